@@ -1,0 +1,61 @@
+import type { LayerDef } from './types.ts'
+
+/** Unit grids (单元网格): the finest node of the admin/grid hierarchy, 15-digit codes. */
+export const grids: LayerDef = {
+  id: 'grids',
+  title: { 'zh-CN': '单元网格', en: 'Unit grids' },
+  group: 'admin',
+  geometryType: 'polygon',
+  table: 'grids',
+  idColumn: 'id',
+  geomColumn: 'geom_3857',
+  properties: {
+    code: 'string',
+    name: 'string',
+    community_code: 'string',
+    street_code: 'string',
+    district_code: 'string',
+    area_m2: 'number',
+  },
+  scopeColumn: 'code',
+  minzoom: 10,
+  maxzoom: 22,
+  featureLimit: 20000,
+  buffer: 64,
+  attribution: '© OpenStreetMap contributors',
+  style: [
+    {
+      id: 'grids-fill',
+      type: 'fill',
+      paint: {
+        'fill-color': [
+          'match',
+          ['get', 'district_code'],
+          '310101', '#1f6feb',
+          '310115', '#0fa3a3',
+          '310109', '#8957e5',
+          '#3b5b8c',
+        ],
+        'fill-opacity': 0.28,
+      },
+    },
+    {
+      id: 'grids-line',
+      type: 'line',
+      paint: { 'line-color': '#36d6ff', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.6, 16, 2], 'line-opacity': 0.9 },
+    },
+    {
+      id: 'grids-label',
+      type: 'symbol',
+      minzoom: 14,
+      layout: {
+        'text-field': ['get', 'name'],
+        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
+        'text-size': 12,
+        'text-max-width': 8,
+      },
+      paint: { 'text-color': '#d6ecff', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
+    },
+  ],
+  realtime: [],
+}

@@ -1,0 +1,96 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import zlib from 'node:zlib'
+import Koa from 'koa'
+import Router from '@koa/router'
+import { bodyParser } from '@koa/bodyparser'
+import compress from 'koa-compress'
+import serve from 'koa-static'
+import type { Config } from './config.ts'
+import { version } from './config.ts'
+import type { Db } from './db/index.ts'
+import type { Capabilities } from './db/probe.ts'
+import type { Logger } from './log.ts'
+import { errorHandler, HttpError } from './http/errors.ts'
+import { accessLog, requestId, securityHeaders } from './http/middleware.ts'
+import { authRoutes, loadActor, requireUser } from './auth/routes.ts'
+import { Sessions } from './auth/sessions.ts'
+import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
+import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
+import { styleRoutes } from '../styles/routes.ts'
+
+export interface AppDeps {
+  config: Config
+  db: Db
+  caps: Capabilities
+  log: Logger
+}
+
+/** Paths the server answers itself; everything else that is a GET for HTML is the web app. */
+const SERVER_PATHS = /^\/(api|tiles|styles|socket\.io|ogc|open311)(\/|$)/
+
+export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessions: Sessions; encoder: TileEncoder } {
+  const app = new Koa()
+  app.proxy = false
+  const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS)
+  const encoder = createEncoder(caps.mvt, db)
+
+  // Middleware order (design.md): errors, request id, access log, security headers,
+  // compression, body parser, routers.
+  app.use(errorHandler(log))
+  app.use(requestId())
+  app.use(accessLog(log))
+  app.use(securityHeaders())
+  app.use(
+    compress({
+      filter: (type) => /json|text|javascript|css|svg|xml/.test(type) || type === MVT_TYPE,
+      threshold: 1024,
+      br: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
+    }),
+  )
+  app.use(
+    bodyParser({
+      enableTypes: ['json'],
+      jsonLimit: '1mb',
+      onError: (err) => {
+        throw new HttpError(400, `request body is not valid JSON: ${err.message}`)
+      },
+    }),
+  )
+  app.use(loadActor(sessions))
+
+  const api = new Router({ prefix: '/api' })
+  api.get('/health', (ctx) => {
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version }
+  })
+  app.use(api.routes())
+  app.use(authRoutes(db, sessions, config.ONEGRID_SESSION_HOURS).routes())
+
+  // Every other /api, /tiles and /ogc route needs a user; styles and /open311 are public.
+  app.use(async (ctx, next) => {
+    if (/^\/(api|tiles|ogc)(\/|$)/.test(ctx.path)) return requireUser()(ctx, next)
+    return next()
+  })
+  app.use(tileRoutes({ db, encoder, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
+  app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
+
+  app.use(async (ctx, next) => {
+    if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
+    await next()
+  })
+
+  // The built web app, with the SPA fallback to index.html for its routes.
+  const webDir = config.ONEGRID_WEB_DIR
+  app.use(serve(webDir, { index: 'index.html', maxage: 0, setHeaders: (res, p) => {
+    if (p.includes(`${path.sep}assets${path.sep}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
+  } }))
+  app.use(async (ctx) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
+    const index = path.join(webDir, 'index.html')
+    if (!fs.existsSync(index)) throw new HttpError(404, 'the web app is not built: run `npm run build`')
+    ctx.type = 'html'
+    ctx.set('Cache-Control', 'no-cache')
+    ctx.body = fs.createReadStream(index)
+  })
+  return { app, sessions, encoder }
+}

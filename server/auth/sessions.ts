@@ -1,0 +1,77 @@
+import crypto from 'node:crypto'
+import type { Db } from '../db/index.ts'
+import { scopePrefix } from './scope.ts'
+
+/** Who is asking: every request, tile and socket carries one. */
+export interface Actor {
+  userId: number
+  username: string
+  displayName: string
+  role: string
+  scopeCode: string
+  /** Code prefix that every object this actor may see starts with. */
+  scopePrefix: string
+}
+
+export const SESSION_COOKIE = 'onegrid_session'
+
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex')
+
+interface UserRow {
+  id: number
+  username: string
+  display_name: string
+  role: string
+  scope_code: string
+}
+
+export function toActor(u: UserRow): Actor {
+  return { userId: u.id, username: u.username, displayName: u.display_name, role: u.role, scopeCode: u.scope_code, scopePrefix: scopePrefix(u.scope_code) }
+}
+
+export function publicUser(a: Actor) {
+  return { username: a.username, displayName: a.displayName, role: a.role, scope: a.scopeCode }
+}
+
+export class Sessions {
+  constructor(
+    private readonly db: Db,
+    private readonly hours: number,
+  ) {}
+
+  /** Creates a session and returns its token (only its hash is stored). */
+  async create(userId: number, userAgent: string | undefined): Promise<{ token: string; expires: Date }> {
+    const token = crypto.randomBytes(32).toString('base64url')
+    const expires = new Date(Date.now() + this.hours * 3600_000)
+    await this.db.query('INSERT INTO sessions (token_hash, user_id, expires_at, user_agent) VALUES ($1, $2, $3, $4)', [
+      sha256(token),
+      userId,
+      expires.toISOString(),
+      userAgent?.slice(0, 300) ?? null,
+    ])
+    // Expired sessions are cleared as new ones are made; no timer needed.
+    await this.db.query('DELETE FROM sessions WHERE expires_at < now()')
+    return { token, expires }
+  }
+
+  async lookup(token: string | undefined | null): Promise<Actor | null> {
+    if (!token || token.length > 200) return null
+    const { rows } = await this.db.query<UserRow>(
+      `SELECT u.id, u.username, u.display_name, u.role, u.scope_code
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled`,
+      [sha256(token)],
+    )
+    return rows[0] ? toActor(rows[0]) : null
+  }
+
+  async destroy(token: string): Promise<void> {
+    await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [sha256(token)])
+  }
+}
+
+/** The session token of a request: the cookie, or `Authorization: Bearer …` for devices. */
+export function tokenFrom(cookieValue: string | undefined, authorization: string | undefined): string | undefined {
+  const m = authorization?.match(/^Bearer\s+([A-Za-z0-9_-]+)$/)
+  return m?.[1] ?? cookieValue
+}

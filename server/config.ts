@@ -1,0 +1,54 @@
+/**
+ * Configuration: parsed once from the environment with zod. Every key is documented with its
+ * default in `.env.example` and in the README's configuration table.
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { z } from 'zod'
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+const port = z.coerce.number().int().min(0).max(65535)
+
+export const ConfigSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// or postgresql://')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  ONEGRID_DATA_DIR: z.string().min(1).default(path.join(projectRoot, 'data', 'pglite')),
+  ONEGRID_TZ: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz })
+        return true
+      } catch {
+        return false
+      }
+    }, 'ONEGRID_TZ must be an IANA time zone such as Asia/Shanghai'),
+  ONEGRID_SEED_PASSWORD: z.string().min(8, 'ONEGRID_SEED_PASSWORD must be at least 8 characters').optional(),
+  ONEGRID_PUBLIC_URL: z.url().optional(),
+  ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
+  ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
+  ONEGRID_TILE_CACHE_SIZE: z.coerce.number().int().min(0).default(2000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type Config = z.infer<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env)
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
+    throw new ConfigError(`Invalid configuration: ${msg}`)
+  }
+  return parsed.data
+}
+
+export const version: string = '0.1.0'

@@ -1,0 +1,50 @@
+import crypto from 'node:crypto'
+import type { Context, Next } from 'koa'
+import type { Logger } from '../log.ts'
+
+export function requestId() {
+  return async (ctx: Context, next: Next) => {
+    const given = ctx.get('x-request-id')
+    ctx.state.reqId = /^[A-Za-z0-9_-]{1,64}$/.test(given) ? given : crypto.randomUUID()
+    ctx.set('X-Request-Id', ctx.state.reqId)
+    await next()
+  }
+}
+
+export function accessLog(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    const start = performance.now()
+    try {
+      await next()
+    } finally {
+      log.info(
+        { reqId: ctx.state.reqId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - start), user: ctx.state.actor?.username },
+        'request',
+      )
+    }
+  }
+}
+
+/** Security headers. The app loads nothing from other hosts, so the policy says so. */
+export function securityHeaders() {
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self' ws: wss:",
+    "worker-src 'self' blob:",
+    "child-src 'self' blob:",
+    "frame-ancestors 'self'",
+    "base-uri 'self'",
+    "object-src 'none'",
+  ].join('; ')
+  return async (ctx: Context, next: Next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff')
+    ctx.set('Referrer-Policy', 'same-origin')
+    ctx.set('X-Frame-Options', 'SAMEORIGIN')
+    ctx.set('Content-Security-Policy', csp)
+    await next()
+  }
+}

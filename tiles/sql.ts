@@ -1,0 +1,86 @@
+/**
+ * The one place tile SQL is assembled. Identifiers come only from the checked catalog
+ * (layers/index.ts validates them); every value is a bound parameter:
+ *   $1 z, $2 x, $3 y (integers), $4 scope prefix (text, NULL = whole hierarchy).
+ * Both variants filter with the tile envelope (EPSG:3857, the layer's stored geometry column
+ * has the same SRID and its own GiST index) widened by the layer's buffer.
+ *
+ * native → one row { tile: bytea } made by ST_AsMVT (PostGIS built with protobuf).
+ * js     → one row per feature { id, <properties…>, geom: GeoJSON text in tile coordinates },
+ *          clipped, moved onto the integer tile grid and repaired the way ST_AsMVTGeom does,
+ *          for tiles/js-encoder.ts to encode (PGlite's PostGIS has no protobuf).
+ */
+import type { LayerDef } from '../layers/index.ts'
+
+export const EXTENT = 4096
+
+const q = (ident: string) => `"${ident}"`
+
+function common(layer: LayerDef) {
+  const props = Object.keys(layer.properties).map((p) => `t.${q(p)}`)
+  const margin = layer.buffer / EXTENT
+  const bounds = `SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env,
+         ST_TileEnvelope($1::int, $2::int, $3::int, margin => ${margin}) AS benv`
+  const where = `t.${q(layer.geomColumn)} && bounds.benv
+      AND ($4::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $4::text || '%')`
+  return { props, bounds, where }
+}
+
+export function nativeTileSql(layer: LayerDef): string {
+  const { props, bounds, where } = common(layer)
+  return `WITH bounds AS (${bounds}),
+mvtgeom AS (
+  SELECT t.${q(layer.idColumn)}::bigint AS id, ${props.join(', ')},
+         ST_AsMVTGeom(t.${q(layer.geomColumn)}, bounds.env, ${EXTENT}, ${layer.buffer}, true) AS geom
+  FROM ${q(layer.table)} t, bounds
+  WHERE ${where}
+  ORDER BY t.${q(layer.idColumn)}
+  LIMIT ${layer.featureLimit}
+)
+SELECT ST_AsMVT(mvtgeom.*, '${layer.id}', ${EXTENT}, 'geom', 'id') AS tile FROM mvtgeom WHERE geom IS NOT NULL`
+}
+
+/** Dimension each geometry type keeps after repair (ST_CollectionExtract type). */
+const EXTRACT = { point: 1, line: 2, polygon: 3 } as const
+
+/** World (EPSG:3857) → tile grid: x' = (x - xmin) * extent / width, y' = (ymax - y) * extent / height. */
+function toTileGrid(expr: string): string {
+  return `ST_TransScale(${expr},
+        -ST_XMin(bounds.env), -ST_YMax(bounds.env),
+        ${EXTENT} / (ST_XMax(bounds.env) - ST_XMin(bounds.env)),
+        -${EXTENT} / (ST_YMax(bounds.env) - ST_YMin(bounds.env)))`
+}
+
+export function jsTileSql(layer: LayerDef): string {
+  const { props, bounds, where } = common(layer)
+  const g = `t.${q(layer.geomColumn)}`
+  let tileGeom: string
+  if (layer.geometryType === 'point') {
+    tileGeom = `ST_SnapToGrid(${toTileGrid(`ST_Intersection(${g}, bounds.benv)`)}, 1)`
+  } else {
+    // Clip, snap to integers, drop repeated vertices, repair what snapping broke, keep the type.
+    const snapped = `ST_RemoveRepeatedPoints(ST_SnapToGrid(${toTileGrid(`ST_ClipByBox2D(${g}, bounds.benv)`)}, 1))`
+    const repaired = `ST_CollectionExtract(ST_MakeValid(${snapped}), ${EXTRACT[layer.geometryType]})`
+    // Tile y points down, so the exterior ring must wind clockwise as PostGIS sees it.
+    tileGeom = layer.geometryType === 'polygon' ? `ST_ForcePolygonCW(${repaired})` : repaired
+  }
+  return `WITH bounds AS (${bounds}),
+feats AS (
+  SELECT t.${q(layer.idColumn)}::int AS id, ${props.join(', ')}, ${tileGeom} AS g
+  FROM ${q(layer.table)} t, bounds
+  WHERE ${where}
+  ORDER BY t.${q(layer.idColumn)}
+  LIMIT ${layer.featureLimit}
+)
+SELECT id, ${Object.keys(layer.properties).map(q).join(', ')}, ST_AsGeoJSON(g, 0) AS geom
+FROM feats WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)`
+}
+
+/** Bounds of a layer's data in WGS84 for TileJSON; $1 scope prefix (NULL = all). */
+export function boundsSql(layer: LayerDef): string {
+  return `SELECT ST_XMin(e) AS w, ST_YMin(e) AS s, ST_XMax(e) AS e, ST_YMax(e) AS n FROM (
+  SELECT ST_Transform(ST_SetSRID(ST_Extent(t.${q(layer.geomColumn)})::geometry, 3857), 4326) AS e
+  FROM ${q(layer.table)} t
+  WHERE ($1::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $1::text || '%')
+) b WHERE e IS NOT NULL`
+}
