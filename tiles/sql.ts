@@ -58,11 +58,21 @@ export function jsTileSql(layer: LayerDef): string {
   if (layer.geometryType === 'point') {
     tileGeom = `ST_SnapToGrid(${toTileGrid(`ST_Intersection(${g}, bounds.benv)`)}, 1)`
   } else {
-    // Clip, snap to integers, drop repeated vertices, repair what snapping broke, keep the type.
-    const snapped = `ST_RemoveRepeatedPoints(ST_SnapToGrid(${toTileGrid(`ST_ClipByBox2D(${g}, bounds.benv)`)}, 1))`
+    // As ST_AsMVTGeom does: onto the integer tile grid first, then clip to the buffered tile
+    // box (a loose clip in world units first keeps big polygons cheap), drop points on straight
+    // lines, snap the new vertices, drop repeats, repair what snapping broke, keep the type.
+    const loose = `ST_ClipByBox2D(${g}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => ${(2 * layer.buffer) / EXTENT}))`
+    const box = `ST_MakeEnvelope(${-layer.buffer}, ${-layer.buffer}, ${EXTENT + layer.buffer}, ${EXTENT + layer.buffer})`
+    const onGrid = `ST_Simplify(ST_SnapToGrid(${toTileGrid(loose)}, 1), 0)`
+    const snapped = `ST_RemoveRepeatedPoints(ST_SnapToGrid(ST_ClipByBox2D(${onGrid}, ${box}), 1))`
     const repaired = `ST_CollectionExtract(ST_MakeValid(${snapped}), ${EXTRACT[layer.geometryType]})`
-    // Tile y points down, so the exterior ring must wind clockwise as PostGIS sees it.
-    tileGeom = layer.geometryType === 'polygon' ? `ST_ForcePolygonCW(${repaired})` : repaired
+    // MVT wants exterior rings with positive shoelace area in tile coordinates, which
+    // PostGIS (treating y as up) calls counter-clockwise; the encoder-equivalence test checks it.
+    // Polygons and holes below one square unit cannot be drawn; ST_AsMVTGeom (wagyu) drops them too.
+    const dropSpecks = `(SELECT ST_Collect(ST_MakePolygon(ST_ExteriorRing(d.geom), ARRAY(
+          SELECT ST_ExteriorRing(r.geom) FROM ST_DumpRings(d.geom) r WHERE r.path[1] > 0 AND ST_Area(r.geom) >= 1)))
+        FROM ST_Dump(${repaired}) d WHERE ST_Area(d.geom) >= 1)`
+    tileGeom = layer.geometryType === 'polygon' ? `ST_ForcePolygonCCW(${dropSpecks})` : repaired
   }
   return `WITH bounds AS (${bounds}),
 feats AS (
