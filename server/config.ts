@@ -34,7 +34,6 @@ export const ConfigSchema = z.object({
   ONEGRID_PUBLIC_URL: z.url().optional(),
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
-  ONEGRID_TILE_CACHE_SIZE: z.coerce.number().int().min(0).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

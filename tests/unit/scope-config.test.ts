@@ -35,3 +35,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(message)
   })
 })
+
+describe('.env.example', () => {
+  it('documents every configuration key', async () => {
+    const { ConfigSchema } = await import('../../server/config.ts')
+    const fs = await import('node:fs')
+    const text = fs.readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+    for (const key of Object.keys(ConfigSchema.shape)) expect(text, key).toMatch(new RegExp(`^${key}=`, 'm'))
+  })
+})
