@@ -32,6 +32,13 @@ const SERVER_PATHS = /^\/(api|tiles|styles|socket\.io|ogc|open311)(\/|$)/
 export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessions: Sessions; encoder: TileEncoder } {
   const app = new Koa()
   app.proxy = false
+  // Errors outside the handler chain (e.g. a client that went away mid-stream) go to our log;
+  // a browser cancelling a tile or page load is normal, not an error.
+  app.silent = true
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return
+    log.error({ err }, 'unhandled server error')
+  })
   const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS)
   const encoder = createEncoder(caps.mvt, db)
 

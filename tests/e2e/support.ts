@@ -1,0 +1,101 @@
+/**
+ * Shared pieces of the browser tests: skip-or-fail when there is no Chromium, a recorder for
+ * requests and console errors, and the login flow through the real login page.
+ */
+import { describe, expect } from 'vitest'
+import type { BrowserContext, Page, Request } from 'playwright-core'
+import { findChromium } from '../helpers/browser.ts'
+
+/** Generous: SwiftShader renders a few frames per second. */
+export const TEST_TIMEOUT = 180_000
+export const MAP_IDLE_TIMEOUT = 120_000
+
+/**
+ * `describe` when Chromium is available. Without it: on CI (`CI=true`) still `describe`, so the
+ * suite's `beforeAll` fails loudly; elsewhere `describe.skip` with the reason printed.
+ */
+export function describeWithChromium(suite: string): typeof describe | typeof describe.skip {
+  if (findChromium()) return describe
+  if (process.env.CI === 'true') return describe
+  console.warn(`[e2e] skipping "${suite}": no Chromium found (install Debian's chromium or set CHROMIUM_PATH)`)
+  return describe.skip
+}
+
+/** Options for startTestServer: the real PostGIS when TEST_DATABASE_URL is set, else embedded. */
+export function serverOptions(): { databaseUrl?: string } {
+  const databaseUrl = process.env.TEST_DATABASE_URL
+  return databaseUrl ? { databaseUrl } : {}
+}
+
+export interface PageRecorder {
+  /** Every request URL the context made (pages and workers). */
+  requests: string[]
+  /** console.error messages and uncaught page errors. */
+  errors: string[]
+  /** Requests that went anywhere but the test server's own origin. */
+  nonLocal: () => string[]
+}
+
+/** Records requests and errors of `context` and `page`; call before navigating. */
+export function recordPage(context: BrowserContext, page: Page, serverUrl: string): PageRecorder {
+  const server = new URL(serverUrl)
+  const requests: string[] = []
+  const errors: string[] = []
+  // page.on('request') sees the page's requests; context.on('request') adds its workers'
+  // (MapLibre fetches tiles from a web worker). Count each request object once.
+  const seen = new WeakSet<Request>()
+  const onRequest = (req: Request): void => {
+    if (seen.has(req)) return
+    seen.add(req)
+    requests.push(req.url())
+  }
+  page.on('request', onRequest)
+  context.on('request', onRequest)
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') {
+      const where = msg.location()?.url ? ` (${msg.location().url})` : ''
+      errors.push(`console.error: ${msg.text()}${where}`)
+    }
+  })
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`))
+  page.on('crash', () => errors.push('page crashed'))
+
+  const isLocal = (raw: string): boolean => {
+    if (raw.startsWith('data:') || raw.startsWith('about:')) return true
+    // blob: URLs carry the origin that created them
+    const url = new URL(raw.startsWith('blob:') ? raw.slice(5) : raw)
+    return (
+      (url.hostname === '127.0.0.1' || url.hostname === 'localhost') &&
+      url.port === server.port &&
+      (url.protocol === 'http:' || url.protocol === 'ws:' || url.protocol === 'https:' || url.protocol === 'wss:')
+    )
+  }
+  return { requests, errors, nonLocal: () => requests.filter((r) => !isLocal(r)) }
+}
+
+/** Signs in through the login page UI and waits until the app has left /login. */
+export async function loginThroughUi(
+  page: Page,
+  serverUrl: string,
+  username: string,
+  password: string,
+  next?: string,
+): Promise<void> {
+  const query = next ? `?next=${encodeURIComponent(next)}` : ''
+  await page.goto(`${serverUrl}/login${query}`, { waitUntil: 'domcontentloaded' })
+  await page.locator('[data-testid="login-username"]').fill(username)
+  await page.locator('[data-testid="login-password"]').fill(password)
+  await page.locator('[data-testid="login-submit"]').click()
+  await page.waitForURL((url) => url.pathname !== '/login', { timeout: 30_000 })
+}
+
+/** Waits for the wall map to report idle with the grids source loaded. */
+export async function waitForMapIdle(page: Page): Promise<void> {
+  await page.locator('[data-testid="wall-map"][data-map-state="idle"]').waitFor({ state: 'attached', timeout: MAP_IDLE_TIMEOUT })
+}
+
+/** Waits until the status bar shows the socket as connected. */
+export async function expectSocketConnected(page: Page): Promise<void> {
+  const status = page.locator('[data-testid="socket-status"]')
+  await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('connected')
+}

@@ -1,0 +1,14 @@
+// Library CSS first, our own after it: MapLibre's `.maplibregl-map { position: relative }`
+// must not override the explicit sizing of our map containers.
+import 'maplibre-gl/dist/maplibre-gl.css'
+import './css/base.css'
+
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import App from './App.vue'
+import { router } from './router/index.ts'
+
+const app = createApp(App)
+app.use(createPinia())
+app.use(router)
+app.mount('#app')

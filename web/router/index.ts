@@ -1,0 +1,80 @@
+import { createRouter, createWebHistory, type RouteLocationNormalized, type RouteRecordRaw } from 'vue-router'
+import type { MessageKey } from '../i18n/zh-CN.ts'
+import { useSessionStore } from '../stores/useSessionStore.ts'
+
+/** The faces (screens) of OneGrid. */
+export type FaceId = 'wall' | 'seat' | 'cockpit' | 'field' | 'admin'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without a session (only the login page). */
+    public?: boolean
+    /** Message key of the page title. */
+    titleKey?: MessageKey
+    face?: FaceId
+  }
+}
+
+const placeholderFaces: FaceId[] = ['seat', 'cockpit', 'field', 'admin']
+
+/** Message key of each face's name. */
+export const FACE_TITLE_KEYS: Record<FaceId, MessageKey> = {
+  wall: 'face.wall',
+  seat: 'face.seat',
+  cockpit: 'face.cockpit',
+  field: 'face.field',
+  admin: 'face.admin',
+}
+
+const routes: RouteRecordRaw[] = [
+  { path: '/', redirect: '/wall' },
+  {
+    path: '/login',
+    name: 'login',
+    component: () => import('../views/LoginView.vue'),
+    meta: { public: true, titleKey: 'login.title' },
+  },
+  {
+    path: '/wall',
+    name: 'wall',
+    component: () => import('../views/WallView.vue'),
+    meta: { titleKey: 'wall.title', face: 'wall' },
+  },
+  ...placeholderFaces.map(
+    (face): RouteRecordRaw => ({
+      path: `/${face}`,
+      name: face,
+      component: () => import('../views/FacePlaceholderView.vue'),
+      props: { face },
+      meta: { titleKey: FACE_TITLE_KEYS[face], face },
+    }),
+  ),
+  { path: '/:pathMatch(.*)*', redirect: '/wall' },
+]
+
+/** Only same-app absolute paths are accepted as `next` (no `//host` or `https:`). */
+export function safeNextPath(value: unknown, fallback = '/wall'): string {
+  if (typeof value !== 'string') return fallback
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return fallback
+  if (value === '/login' || value.startsWith('/login?')) return fallback
+  return value
+}
+
+export const router = createRouter({
+  history: createWebHistory(import.meta.env.BASE_URL),
+  routes,
+})
+
+/** Every face requires a signed-in user; the server answers `GET /api/auth/me` with 200 or 401. */
+router.beforeEach(async (to: RouteLocationNormalized) => {
+  if (to.meta.public) return true
+  const session = useSessionStore()
+  if (session.user) return true
+  try {
+    const user = await session.refresh()
+    if (user) return true
+  } catch (error) {
+    console.warn('[onegrid] session check failed', error)
+  }
+  return { path: '/login', query: { next: to.fullPath } }
+})

@@ -1,0 +1,31 @@
+import { apiFetch } from './http.ts'
+
+/** The part of a TileJSON 3.0 document the web uses. */
+export interface TileJson {
+  tilejson?: string
+  name?: string
+  tiles: string[]
+  minzoom?: number
+  maxzoom?: number
+  /** [west, south, east, north] in WGS84 degrees. */
+  bounds?: [number, number, number, number]
+  center?: [number, number, number]
+  attribution?: string
+  vector_layers?: Array<{ id: string; fields?: Record<string, string> }>
+}
+
+/** `GET /tiles/<layerId>.json` — TileJSON for a tiled layer (layer id = MVT layer = source-layer). */
+export function fetchTileJson(layerId: string): Promise<TileJson> {
+  return apiFetch<TileJson>(`/tiles/${encodeURIComponent(layerId)}.json`)
+}
+
+/** True when `bounds` is a usable [w, s, e, n] box. */
+export function isValidBounds(bounds: unknown): bounds is [number, number, number, number] {
+  return (
+    Array.isArray(bounds) &&
+    bounds.length === 4 &&
+    bounds.every((v) => typeof v === 'number' && Number.isFinite(v)) &&
+    bounds[0] < bounds[2] &&
+    bounds[1] < bounds[3]
+  )
+}
