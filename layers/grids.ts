@@ -27,6 +27,7 @@ export const grids: LayerDef = {
     {
       id: 'grids-fill',
       type: 'fill',
+      slot: 'area',
       paint: {
         'fill-color': [
           'match',
@@ -34,27 +35,17 @@ export const grids: LayerDef = {
           '310101', '#1f6feb',
           '310115', '#0fa3a3',
           '310109', '#8957e5',
+          '310110', '#b0762a',
           '#3b5b8c',
         ],
-        'fill-opacity': 0.28,
+        'fill-opacity': 0.22,
       },
     },
     {
       id: 'grids-line',
       type: 'line',
-      paint: { 'line-color': '#36d6ff', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.6, 16, 2], 'line-opacity': 0.9 },
-    },
-    {
-      id: 'grids-label',
-      type: 'symbol',
-      minzoom: 14,
-      layout: {
-        'text-field': ['get', 'name'],
-        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
-        'text-size': 12,
-        'text-max-width': 8,
-      },
-      paint: { 'text-color': '#d6ecff', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
+      slot: 'outline',
+      paint: { 'line-color': '#3a8fd6', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.6, 16, 2], 'line-opacity': 0.9 },
     },
   ],
   realtime: [],

@@ -1,7 +1,10 @@
+import { buildings, roads, water } from './basemap.ts'
+import { gridLabels } from './grid-labels.ts'
 import { grids } from './grids.ts'
 import type { LayerDef } from './types.ts'
 
-export type { LayerDef, PropertyType, StyleLayer } from './types.ts'
+export type { LayerDef, PropertyType, Slot, StyleLayer } from './types.ts'
+export { SLOTS } from './types.ts'
 
 /** Ids that name routes of their own and so can never be layer ids. */
 export const RESERVED_IDS = new Set(['catalog', 'health', 'metrics'])
@@ -13,7 +16,7 @@ export function validateLayer(def: LayerDef): string[] {
   const errors: string[] = []
   if (!/^[a-z][a-z0-9_]*$/.test(def.id)) errors.push(`layer id "${def.id}" must be lower-case letters, digits and _`)
   if (RESERVED_IDS.has(def.id)) errors.push(`layer id "${def.id}" is reserved`)
-  for (const ident of [def.table, def.idColumn, def.geomColumn, def.scopeColumn, ...Object.keys(def.properties)]) {
+  for (const ident of [def.table, def.idColumn, def.geomColumn, def.scopeColumn ?? 'none', ...Object.keys(def.properties)]) {
     if (!IDENT.test(ident)) errors.push(`layer ${def.id}: "${ident}" is not a plain SQL identifier`)
   }
   if (def.minzoom < 0 || def.maxzoom > 22 || def.minzoom > def.maxzoom) errors.push(`layer ${def.id}: bad zoom range`)
@@ -34,5 +37,5 @@ function buildCatalog(defs: LayerDef[]): ReadonlyMap<string, LayerDef> {
   return map
 }
 
-/** The layer catalog, in drawing order (bottom first). */
-export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([grids])
+/** The layer catalog; within a style slot, drawing order is catalog order (bottom first). */
+export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([water, roads, grids, buildings, gridLabels])

@@ -8,8 +8,18 @@ import type { LayerSpecification } from '@maplibre/maplibre-gl-style-spec'
 
 export type PropertyType = 'string' | 'number' | 'boolean'
 
+/**
+ * Where a style layer is drawn, bottom to top, whatever catalog entry it comes from: the style
+ * builder sorts by slot, then by catalog order.
+ */
+export const SLOTS = ['base', 'area', 'building', 'outline', 'point', 'label'] as const
+export type Slot = (typeof SLOTS)[number]
+
 /** A MapLibre layer without its source: the style builder adds `source` and `source-layer`. */
-export type StyleLayer = Omit<LayerSpecification, 'source' | 'source-layer'> & { id: string }
+export type StyleLayer = DistributiveOmit<LayerSpecification, 'source' | 'source-layer'> & { id: string; slot: Slot }
+
+/** Omit applied to each member of a union (a plain Omit keeps only the keys all members share). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
 export interface LayerDef {
   id: string
@@ -24,8 +34,11 @@ export interface LayerDef {
   geomColumn: string
   /** Column → type of the properties put into each feature. */
   properties: Record<string, PropertyType>
-  /** Column holding the admin/grid code the feature belongs to; filters by the asker's scope. */
-  scopeColumn: string
+  /**
+   * Column holding the admin/grid code the feature belongs to; filters by the asker's scope.
+   * null for base-map layers that hold nothing scoped (roads, water).
+   */
+  scopeColumn: string | null
   minzoom: number
   maxzoom: number
   /** At most this many features in one tile. */

@@ -1,5 +1,5 @@
 import type { StyleSpecification, LayerSpecification } from '@maplibre/maplibre-gl-style-spec'
-import { catalog } from '../layers/index.ts'
+import { catalog, SLOTS } from '../layers/index.ts'
 
 /**
  * MapLibre styles built from the layer catalog. Sources are only the project's own TileJSON.
@@ -19,10 +19,13 @@ export const THEMES: Record<string, StyleTheme> = {
 
 export function buildStyle(theme: StyleTheme, baseUrl: string): StyleSpecification {
   const sources: StyleSpecification['sources'] = {}
-  const layers: LayerSpecification[] = [{ id: 'background', type: 'background', paint: { 'background-color': theme.background } }]
+  const drawn: { slot: number; layer: LayerSpecification }[] = []
   for (const def of catalog.values()) {
     sources[def.id] = { type: 'vector', url: `${baseUrl}/tiles/${def.id}.json`, attribution: def.attribution }
-    for (const l of def.style) layers.push({ ...l, source: def.id, 'source-layer': def.id } as LayerSpecification)
+    for (const { slot, ...l } of def.style) drawn.push({ slot: SLOTS.indexOf(slot), layer: { ...l, source: def.id, 'source-layer': def.id } as LayerSpecification })
   }
-  return { version: 8, name: theme.name, sources, layers }
+  // Array.prototype.sort is stable: within a slot, catalog order stays.
+  drawn.sort((a, b) => a.slot - b.slot)
+  const background: LayerSpecification = { id: 'background', type: 'background', paint: { 'background-color': theme.background } }
+  return { version: 8, name: theme.name, sources, layers: [background, ...drawn.map((d) => d.layer)] }
 }

@@ -13,7 +13,7 @@ export interface TileRequest {
   z: number
   x: number
   y: number
-  /** Code prefix of the asker's scope; null for the whole hierarchy. */
+  /** Code prefix of the asker's scope; null for everything (unscoped layers ignore it). */
   scopePrefix: string | null
 }
 
@@ -22,7 +22,7 @@ export interface TileEncoder {
   encode(layer: LayerDef, req: TileRequest): Promise<Buffer>
 }
 
-const params = (r: TileRequest) => [r.z, r.x, r.y, r.scopePrefix]
+const params = (layer: LayerDef, r: TileRequest) => (layer.scopeColumn ? [r.z, r.x, r.y, r.scopePrefix] : [r.z, r.x, r.y])
 
 export function nativeEncoder(db: Queryable): TileEncoder {
   const sqlCache = new Map<string, string>()
@@ -31,7 +31,7 @@ export function nativeEncoder(db: Queryable): TileEncoder {
     async encode(layer, req) {
       let sql = sqlCache.get(layer.id)
       if (!sql) sqlCache.set(layer.id, (sql = nativeTileSql(layer)))
-      const { rows } = await db.query<{ tile: Uint8Array | null }>(sql, params(req))
+      const { rows } = await db.query<{ tile: Uint8Array | null }>(sql, params(layer, req))
       const tile = rows[0]?.tile
       return tile ? Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength) : Buffer.alloc(0)
     },
@@ -71,7 +71,7 @@ export function jsEncoder(db: Queryable): TileEncoder {
     async encode(layer, req) {
       let sql = sqlCache.get(layer.id)
       if (!sql) sqlCache.set(layer.id, (sql = jsTileSql(layer)))
-      const { rows } = await db.query<Record<string, unknown> & { id: number; geom: string }>(sql, params(req))
+      const { rows } = await db.query<Record<string, unknown> & { id: number; geom: string }>(sql, params(layer, req))
       if (rows.length === 0) return Buffer.alloc(0)
       const features: GeoJSONVTFeature[] = []
       for (const row of rows) {

@@ -22,6 +22,9 @@ export interface TileRoutesOptions {
   publicUrl?: string
 }
 
+/** What tiles filter by: the scope's code prefix, or null when the actor sees everything. */
+const askerScope = (actor: Actor) => (actor.unrestricted ? null : actor.scopePrefix)
+
 function layerOr404(id: string): LayerDef {
   const layer = catalog.get(id)
   if (!layer) throw new HttpError(404, `unknown layer "${id}"; see /tiles/catalog.json`)
@@ -38,10 +41,11 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
   const boundsCache = new Map<string, { at: number; bounds: Bounds | null }>()
 
   async function layerBounds(layer: LayerDef, actor: Actor): Promise<Bounds | null> {
-    const key = `${layer.id}:${actor.scopePrefix}`
+    const scope = askerScope(actor)
+    const key = `${layer.id}:${scope}`
     const hit = boundsCache.get(key)
     if (hit && Date.now() - hit.at < 60_000) return hit.bounds
-    const { rows } = await opts.db.query<{ w: number; s: number; e: number; n: number }>(boundsSql(layer), [actor.scopePrefix])
+    const { rows } = await opts.db.query<{ w: number; s: number; e: number; n: number }>(boundsSql(layer), layer.scopeColumn ? [scope] : [])
     const round = (v: number) => Math.round(v * 1e6) / 1e6
     const bounds: Bounds | null = rows[0] ? [round(rows[0].w), round(rows[0].s), round(rows[0].e), round(rows[0].n)] : null
     boundsCache.set(key, { at: Date.now(), bounds })
@@ -79,7 +83,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
       return
     }
     const actor: Actor = ctx.state.actor
-    const tile = await opts.encoder.encode(layer, { z, x, y, scopePrefix: actor.scopePrefix })
+    const tile = await opts.encoder.encode(layer, { z, x, y, scopePrefix: askerScope(actor) })
     if (tile.length === 0) {
       ctx.status = 204
       return

@@ -1,7 +1,8 @@
 /**
  * The one place tile SQL is assembled. Identifiers come only from the checked catalog
  * (layers/index.ts validates them); every value is a bound parameter:
- *   $1 z, $2 x, $3 y (integers), $4 scope prefix (text, NULL = whole hierarchy).
+ *   $1 z, $2 x, $3 y (integers), and for scoped layers $4 scope prefix (text, NULL = everything,
+ *   including objects outside every grid).
  * Both variants filter with the tile envelope (EPSG:3857, the layer's stored geometry column
  * has the same SRID and its own GiST index) widened by the layer's buffer.
  *
@@ -16,13 +17,17 @@ export const EXTENT = 4096
 
 const q = (ident: string) => `"${ident}"`
 
+/** The scope filter for parameter $n, or nothing for an unscoped layer. */
+function scopeClause(layer: LayerDef, n: number): string {
+  return layer.scopeColumn ? `\n      AND ($${n}::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $${n}::text || '%')` : ''
+}
+
 function common(layer: LayerDef) {
   const props = Object.keys(layer.properties).map((p) => `t.${q(p)}`)
   const margin = layer.buffer / EXTENT
   const bounds = `SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env,
          ST_TileEnvelope($1::int, $2::int, $3::int, margin => ${margin}) AS benv`
-  const where = `t.${q(layer.geomColumn)} && bounds.benv
-      AND ($4::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $4::text || '%')`
+  const where = `t.${q(layer.geomColumn)} && bounds.benv${scopeClause(layer, 4)}`
   return { props, bounds, where }
 }
 
@@ -86,11 +91,11 @@ SELECT id, ${Object.keys(layer.properties).map(q).join(', ')}, ST_AsGeoJSON(g, 0
 FROM feats WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)`
 }
 
-/** Bounds of a layer's data in WGS84 for TileJSON; $1 scope prefix (NULL = all). */
+/** Bounds of a layer's data in WGS84 for TileJSON; $1 scope prefix (NULL = all) for scoped layers. */
 export function boundsSql(layer: LayerDef): string {
   return `SELECT ST_XMin(e) AS w, ST_YMin(e) AS s, ST_XMax(e) AS e, ST_YMax(e) AS n FROM (
   SELECT ST_Transform(ST_SetSRID(ST_Extent(t.${q(layer.geomColumn)})::geometry, 3857), 4326) AS e
   FROM ${q(layer.table)} t
-  WHERE ($1::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $1::text || '%')
+  WHERE true${scopeClause(layer, 1)}
 ) b WHERE e IS NOT NULL`
 }

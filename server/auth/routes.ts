@@ -39,8 +39,9 @@ export function authRoutes(db: Db, sessions: Sessions, hours: number): Router {
   const dummyHash = hashPassword(crypto.randomBytes(16).toString('hex'))
   r.post('/login', async (ctx) => {
     const body = parseBody(LoginBody, ctx.request.body)
-    const { rows } = await db.query<{ id: number; username: string; display_name: string; role: string; scope_code: string; password_hash: string; disabled: boolean }>(
-      'SELECT id, username, display_name, role, scope_code, password_hash, disabled FROM users WHERE username = $1',
+    const { rows } = await db.query<{ id: number; username: string; display_name: string; role: string; scope_code: string; scope_is_root: boolean; password_hash: string; disabled: boolean }>(
+      `SELECT u.id, u.username, u.display_name, u.role, u.scope_code, a.parent_code IS NULL AS scope_is_root, u.password_hash, u.disabled
+         FROM users u JOIN admin_units a ON a.code = u.scope_code WHERE u.username = $1`,
       [body.username],
     )
     const u = rows[0]

@@ -11,6 +11,8 @@ export interface Actor {
   scopeCode: string
   /** Code prefix that every object this actor may see starts with. */
   scopePrefix: string
+  /** The scope is the top of the hierarchy: the actor also sees objects outside every grid. */
+  unrestricted: boolean
 }
 
 export const SESSION_COOKIE = 'onegrid_session'
@@ -23,10 +25,19 @@ interface UserRow {
   display_name: string
   role: string
   scope_code: string
+  scope_is_root: boolean
 }
 
 export function toActor(u: UserRow): Actor {
-  return { userId: u.id, username: u.username, displayName: u.display_name, role: u.role, scopeCode: u.scope_code, scopePrefix: scopePrefix(u.scope_code) }
+  return {
+    userId: u.id,
+    username: u.username,
+    displayName: u.display_name,
+    role: u.role,
+    scopeCode: u.scope_code,
+    scopePrefix: scopePrefix(u.scope_code),
+    unrestricted: u.scope_is_root,
+  }
 }
 
 export function publicUser(a: Actor) {
@@ -57,8 +68,8 @@ export class Sessions {
   async lookup(token: string | undefined | null): Promise<Actor | null> {
     if (!token || token.length > 200) return null
     const { rows } = await this.db.query<UserRow>(
-      `SELECT u.id, u.username, u.display_name, u.role, u.scope_code
-         FROM sessions s JOIN users u ON u.id = s.user_id
+      `SELECT u.id, u.username, u.display_name, u.role, u.scope_code, a.parent_code IS NULL AS scope_is_root
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN admin_units a ON a.code = u.scope_code
         WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled`,
       [sha256(token)],
     )

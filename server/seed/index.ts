@@ -1,13 +1,18 @@
 import type { Db } from '../db/index.ts'
 import type { Logger } from '../log.ts'
-import { seedSkeleton } from './skeleton.ts'
+import { seedGeography } from './geography.ts'
 import { seedUsers } from './users.ts'
 
-/** First start: build the demo hierarchy and the demo accounts if the database has none. */
-export async function ensureSeeded(db: Db, opts: { seedPassword?: string; log: Logger }): Promise<void> {
+export interface SeedSettings {
+  seedPassword?: string
+  log: Logger
+}
+
+/** First start: build the demo city and the demo accounts if the database has none. */
+export async function ensureSeeded(db: Db, opts: SeedSettings): Promise<void> {
   const t = Date.now()
-  const r = await seedSkeleton(db)
-  if (r.units > 0) opts.log.info({ ...r, ms: Date.now() - t }, 'seeded the demo admin/grid hierarchy')
+  const geo = await seedGeography(db, (msg) => opts.log.debug(msg))
+  if (geo) opts.log.info({ ...geo, ms: Date.now() - t }, 'seeded the demo city geography')
   const users = await seedUsers(db, opts.seedPassword)
   if (users.created && users.generated) {
     // Printed once, on the console, never logged to a file by us and never stored in clear.

@@ -1,15 +1,16 @@
 /**
  * Both tile encoders must produce the same tile for the same request: the same feature ids and
- * properties, geometries within one tile-extent unit. Run on a real PostGIS, where both work
+ * properties, geometries within one tile-extent unit (per axis; for polygons, apart from
+ * slivers under 2 unit², since the two clip-and-repair engines treat one-pixel spikes apart). Run on a real PostGIS, where both work
  * (the JS encoder is what PGlite uses; native ST_AsMVT needs protobuf).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { catalog } from '../../layers/index.ts'
-import { openPostgres } from '../../server/db/postgres.ts'
 import { migrate } from '../../server/db/migrate.ts'
-import { seedSkeleton } from '../../server/seed/skeleton.ts'
+import { seedGeography } from '../../server/seed/geography.ts'
 import type { Db } from '../../server/db/index.ts'
 import { jsEncoder, nativeEncoder } from '../../tiles/encoder.ts'
+import { freshDatabase, type FreshDatabase } from '../helpers/db.ts'
 import { decodeLayer, tileOf, type DecodedFeature } from '../helpers/mvt.ts'
 
 const url = process.env.TEST_DATABASE_URL
@@ -23,17 +24,25 @@ function signedArea(f: DecodedFeature): number {
   return a
 }
 
-const asLines = (f: DecodedFeature) => JSON.stringify({ type: 'MultiLineString', coordinates: f.geometry.map((r) => r.map((p) => [p.x, p.y])) })
+/** A decoded feature as GeoJSON in tile coordinates: points as MultiPoint, lines and rings as MultiLineString. */
+const asLines = (f: DecodedFeature) =>
+  JSON.stringify(
+    f.type === 1
+      ? { type: 'MultiPoint', coordinates: f.geometry.flat().map((p) => [p.x, p.y]) }
+      : { type: 'MultiLineString', coordinates: f.geometry.map((r) => r.map((p) => [p.x, p.y])) },
+  )
 
 describe.skipIf(!url)('tile encoders agree', () => {
+  let fresh: FreshDatabase
   let db: Db
   beforeAll(async () => {
-    db = await openPostgres(url!)
+    fresh = await freshDatabase('postgres')
+    db = fresh.db
     await migrate(db)
-    await seedSkeleton(db)
+    await seedGeography(db)
   })
   afterAll(async () => {
-    await db?.close()
+    await fresh?.drop()
   })
 
   // Every tile over the demo area at z13 and z15, plus a low and a deep zoom.
@@ -50,31 +59,55 @@ describe.skipIf(!url)('tile encoders agree', () => {
       const native = nativeEncoder(db)
       const js = jsEncoder(db)
       let compared = 0
+      let onlyInOne = 0
       for (const t of tiles) {
         const req = { ...t, scopePrefix: null }
         const a = decodeLayer(await native.encode(layer, req), layer.id)
         const b = decodeLayer(await js.encode(layer, req), layer.id)
         const where = `${layer.id} ${t.z}/${t.x}/${t.y}`
-        expect(b?.features.length ?? 0, where).toBe(a?.features.length ?? 0)
+        if (!a && !b) continue
+        // The same features — except that the two clip-and-repair engines (wagyu, GEOS) may
+        // disagree on a polygon too small to draw: under 2 unit², or thinner than half a unit.
+        const idsA = new Set(a?.features.map((f) => f.id))
+        const idsB = new Set(b?.features.map((f) => f.id))
+        for (const f of [...(a?.features ?? []).filter((f) => !idsB.has(f.id)), ...(b?.features ?? []).filter((f) => !idsA.has(f.id))]) {
+          const area = Math.abs(signedArea(f))
+          const perimeter = f.geometry.reduce((sum, r) => sum + r.reduce((s2, p, i) => (i ? s2 + Math.hypot(p.x - r[i - 1].x, p.y - r[i - 1].y) : s2), 0), 0)
+          expect(layer.geometryType, `${where}: feature ${f.id} in one encoder only`).toBe('polygon')
+          expect(area < 2 || area < 0.25 * perimeter, `${where}: feature ${f.id} in one encoder only is visible (area ${area})`).toBe(true)
+          onlyInOne++
+        }
         if (!a || !b) continue
         const byId = new Map(b.features.map((f) => [f.id, f]))
         for (const fa of a.features) {
           const fb = byId.get(fa.id)
-          expect(fb, `${where} feature ${fa.id}`).toBeDefined()
+          if (!fb) continue
           expect(fb!.type, where).toBe(fa.type)
           expect(fb!.properties, where).toEqual(fa.properties)
-          const { rows } = await db.query<{ d: number }>('SELECT ST_HausdorffDistance(ST_GeomFromGeoJSON($1), ST_GeomFromGeoJSON($2)) AS d', [asLines(fa), asLines(fb!)])
-          expect(rows[0].d, `${where} feature ${fa.id} Hausdorff distance`).toBeLessThanOrEqual(1)
           if (layer.geometryType === 'polygon') {
+            // Polygons: each lies within 1.5 units of the other, apart from slivers under 2 unit²
+            // (wagyu in ST_AsMVTGeom drops one-pixel spikes that GEOS keeps).
+            const { rows } = await db.query<{ ab: number; ba: number }>(
+              `WITH g AS (SELECT ST_BuildArea(ST_GeomFromGeoJSON($1)) AS a, ST_BuildArea(ST_GeomFromGeoJSON($2)) AS b)
+               SELECT ST_Area(ST_Difference(a, ST_Buffer(b, 1.5))) AS ab, ST_Area(ST_Difference(b, ST_Buffer(a, 1.5))) AS ba FROM g`,
+              [asLines(fa), asLines(fb!)],
+            )
+            expect(rows[0].ab, `${where} feature ${fa.id}: native outside JS`).toBeLessThan(2)
+            expect(rows[0].ba, `${where} feature ${fa.id}: JS outside native`).toBeLessThan(2)
             const [sa, sb] = [signedArea(fa), signedArea(fb!)]
             expect(Math.sign(sb), `${where} feature ${fa.id} ring winding`).toBe(Math.sign(sa))
             expect(Math.abs(sa - sb), `${where} feature ${fa.id} area`).toBeLessThanOrEqual(Math.max(50, Math.abs(sa) * 0.02))
+          } else {
+            // Lines and points: every vertex within one unit on each axis.
+            const { rows } = await db.query<{ d: number }>('SELECT ST_HausdorffDistance(ST_GeomFromGeoJSON($1), ST_GeomFromGeoJSON($2)) AS d', [asLines(fa), asLines(fb!)])
+            expect(rows[0].d, `${where} feature ${fa.id} Hausdorff distance`).toBeLessThanOrEqual(Math.SQRT2)
           }
           compared++
         }
       }
-      console.log(`tile-encoders: ${layer.id}: compared ${compared} features on ${tiles.length} tiles`)
-      expect(compared).toBeGreaterThan(50)
+      console.log(`tile-encoders: ${layer.id}: compared ${compared} features on ${tiles.length} tiles; ${onlyInOne} invisible specks in one encoder only`)
+      expect(onlyInOne).toBeLessThanOrEqual(Math.max(2, compared / 500))
+      expect(compared).toBeGreaterThan(layer.id === 'water' ? 5 : 50)
     })
   }
 })

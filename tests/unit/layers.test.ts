@@ -21,7 +21,7 @@ describe('validateLayer', () => {
     ['an id with capitals', { id: 'Grids' }, /lower-case/],
     ['an identifier that is SQL', { table: 'grids; DROP TABLE users' }, /not a plain SQL identifier/],
     ['a property name that is SQL', { properties: { 'a"b': 'string' } }, /not a plain SQL identifier/],
-    ['a style layer of another id', { style: [{ id: 'other-fill', type: 'fill', paint: {} }] }, /must start with "grids-"/],
+    ['a style layer of another id', { style: [{ id: 'other-fill', type: 'fill', slot: 'area', paint: {} }] }, /must start with "grids-"/],
     ['an inverted zoom range', { minzoom: 12, maxzoom: 10 }, /bad zoom range/],
   ])('rejects %s', (_what, change, message) => {
     expect(validateLayer({ ...base, ...change }).join('; ')).toMatch(message)

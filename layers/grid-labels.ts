@@ -1,0 +1,39 @@
+import type { LayerDef } from './types.ts'
+
+/**
+ * One label point per unit grid (the centre of its largest inscribed circle). Labels from the
+ * polygons themselves would repeat on every tile a grid crosses.
+ */
+export const gridLabels: LayerDef = {
+  id: 'grid_labels',
+  title: { 'zh-CN': '网格名称', en: 'Grid names' },
+  group: 'admin',
+  geometryType: 'point',
+  table: 'grids',
+  idColumn: 'id',
+  geomColumn: 'label_3857',
+  properties: { code: 'string', name: 'string', district_code: 'string' },
+  scopeColumn: 'code',
+  minzoom: 13,
+  maxzoom: 22,
+  featureLimit: 20000,
+  buffer: 64,
+  attribution: '© OpenStreetMap contributors',
+  style: [
+    {
+      id: 'grid_labels-text',
+      type: 'symbol',
+      slot: 'label',
+      minzoom: 14,
+      layout: {
+        'text-field': ['get', 'name'],
+        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
+        'text-size': ['interpolate', ['linear'], ['zoom'], 14, 11, 17, 14],
+        'text-max-width': 16,
+        'text-padding': 4,
+      },
+      paint: { 'text-color': '#d6ecff', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
+    },
+  ],
+  realtime: [],
+}
