@@ -18,6 +18,10 @@ import { Sessions } from './auth/sessions.ts'
 import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
 import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
+import { importRoutes } from './import/routes.ts'
+import { exportRoutes } from './export/routes.ts'
+import { adminRoutes } from './admin/stats.ts'
+import { UserNotifier } from './realtime/notify.ts'
 
 export interface AppDeps {
   config: Config
@@ -29,7 +33,7 @@ export interface AppDeps {
 /** Paths the server answers itself; everything else that is a GET for HTML is the web app. */
 const SERVER_PATHS = /^\/(api|tiles|styles|socket\.io|ogc|open311)(\/|$)/
 
-export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessions: Sessions; encoder: TileEncoder } {
+export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessions: Sessions; encoder: TileEncoder; notifier: UserNotifier } {
   const app = new Koa()
   app.proxy = false
   // Errors outside the handler chain (e.g. a client that went away mid-stream) go to our log;
@@ -41,6 +45,8 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
   })
   const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS)
   const encoder = createEncoder(caps.mvt, db)
+  // Events to one user's sockets; main binds it to socket.io once that is attached.
+  const notifier = new UserNotifier()
 
   // Middleware order (design.md): errors, request id, access log, security headers,
   // compression, body parser, routers.
@@ -55,15 +61,15 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
       br: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
     }),
   )
-  app.use(
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: '1mb',
-      onError: (err) => {
-        throw new HttpError(400, `request body is not valid JSON: ${err.message}`)
-      },
-    }),
-  )
+  const jsonBody = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: '1mb',
+    onError: (err) => {
+      throw new HttpError(400, `request body is not valid JSON: ${err.message}`)
+    },
+  })
+  // Imports read their raw body themselves (files up to ONEGRID_IMPORT_MAX_MB).
+  app.use((ctx, next) => (ctx.path.startsWith('/api/import/') ? next() : jsonBody(ctx, next)))
   app.use(loadActor(sessions))
 
   const api = new Router({ prefix: '/api' })
@@ -80,6 +86,9 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
   })
   app.use(tileRoutes({ db, encoder, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
+  app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier }).routes())
+  app.use(exportRoutes({ db }).routes())
+  app.use(adminRoutes({ db }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
@@ -99,5 +108,5 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder }
+  return { app, sessions, encoder, notifier }
 }

@@ -31,9 +31,15 @@ export const ConfigSchema = z.object({
       }
     }, 'ONEGRID_TZ must be an IANA time zone such as Asia/Shanghai'),
   ONEGRID_SEED_PASSWORD: z.string().min(8, 'ONEGRID_SEED_PASSWORD must be at least 8 characters').optional(),
+  ONEGRID_DEMO_SEED: z.coerce.number().int('ONEGRID_DEMO_SEED must be an integer').default(1),
+  ONEGRID_DEMO_ANCHOR: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'ONEGRID_DEMO_ANCHOR must be a date like 2026-11-21')
+    .optional(),
   ONEGRID_PUBLIC_URL: z.url().optional(),
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
+  ONEGRID_IMPORT_MAX_MB: z.coerce.number().positive('ONEGRID_IMPORT_MAX_MB must be a positive number of megabytes').default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

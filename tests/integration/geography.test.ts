@@ -25,7 +25,7 @@ export const GEOGRAPHY_CHECKSUM = `SELECT md5(
   (SELECT string_agg(code || '|' || name || '|' || area_m2 || '|' || md5(ST_AsBinary(ST_SnapToGrid(geom, 1e-9))), ',' ORDER BY code) FROM grids) ||
   (SELECT string_agg(external_id || '|' || height_m || '|' || coalesce(grid_code, ''), ',' ORDER BY external_id) FROM buildings)) AS sum`
 
-describe.each(['embedded', ...(process.env.TEST_DATABASE_URL ? ['postgres'] : [])] as const)('demo geography on %s', (backend) => {
+describe.each<'embedded' | 'postgres'>(['embedded', ...(process.env.TEST_DATABASE_URL ? ['postgres' as const] : [])])('demo geography on %s', (backend) => {
   let fresh: FreshDatabase
   let db: Db
   beforeAll(async () => {

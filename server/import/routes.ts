@@ -1,0 +1,118 @@
+/**
+ * POST /api/import/:layer?format=geojson|csv&crs=wgs84|gcj02&importId=… — admins only; the body
+ * is the raw file (read here with a size cap; the JSON body parser skips /api/import).
+ * 200 with the report; 422 with `{ error, report }` when features were rejected (nothing
+ * written); 400/404/413/415 naming the problem for a bad file or request.
+ * Progress goes to the importing user's sockets as `import:progress`.
+ *
+ * GET /api/import/layers — what can be imported: geometry types, formats, properties.
+ */
+import crypto from 'node:crypto'
+import Router from '@koa/router'
+import type { Context, Next } from 'koa'
+import { z } from 'zod'
+import type { Db } from '../db/index.ts'
+import { HttpError } from '../http/errors.ts'
+import { parseParams } from '../http/validate.ts'
+import type { UserNotifier } from '../realtime/notify.ts'
+import type { ImportProgressPayload } from '../realtime/events.ts'
+import { describeLayer, importLayers } from './layers.ts'
+import { formatBytes } from './parse.ts'
+import { resolveLayer, runImport, summarizeRejection, type ImportPhase } from './service.ts'
+
+/** 403 unless the signed-in user has one of the roles. */
+export function requireRole(...roles: string[]) {
+  return async (ctx: Context, next: Next) => {
+    const role = ctx.state.actor?.role
+    if (!roles.includes(role)) {
+      throw new HttpError(403, `only ${roles.join(' or ')} users may do this; you are signed in as ${role ?? 'nobody'}`)
+    }
+    await next()
+  }
+}
+
+const ACCEPTED_TYPES = ['application/geo+json', 'application/json', 'text/csv', 'application/octet-stream', 'text/plain']
+
+const ImportQuery = z.object({
+  format: z.enum(['geojson', 'csv'], { error: 'format must be geojson or csv' }).optional(),
+  crs: z.enum(['wgs84', 'gcj02'], { error: 'crs must be wgs84 or gcj02' }).default('wgs84'),
+  importId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'importId must be 1–64 letters, digits, _ or -').optional(),
+})
+
+
+/** Reads the raw request body, refusing more than maxBytes (413) before reading it all. */
+async function readBody(ctx: Context, maxBytes: number, onBytes: (done: number, total: number) => void): Promise<Buffer> {
+  const declared = Number(ctx.get('content-length') || NaN)
+  const tooLarge = (size: string) => {
+    // The rest of the upload is not read: close the connection after answering.
+    ctx.set('Connection', 'close')
+    return new HttpError(413, `the file is ${size}; the limit is ${formatBytes(maxBytes)} (ONEGRID_IMPORT_MAX_MB)`)
+  }
+  if (declared > maxBytes) throw tooLarge(formatBytes(declared))
+  const parts: Buffer[] = []
+  let n = 0
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    n += chunk.length
+    if (n > maxBytes) throw tooLarge(`more than ${formatBytes(maxBytes)}`)
+    parts.push(chunk)
+    onBytes(n, Number.isFinite(declared) ? declared : n)
+  }
+  return Buffer.concat(parts)
+}
+
+/** Sends at most one event per phase every 200 ms, but always a phase's first and last. */
+function throttled(send: (phase: ImportPhase | 'failed', done: number, total: number) => void) {
+  let lastPhase = ''
+  let lastAt = 0
+  return (phase: ImportPhase | 'failed', done: number, total: number) => {
+    const now = Date.now()
+    if (phase !== lastPhase || done >= total || now - lastAt >= 200) {
+      lastPhase = phase
+      lastAt = now
+      send(phase, done, total)
+    }
+  }
+}
+
+export function importRoutes(opts: { db: Db; maxBytes: number; notifier: UserNotifier }): Router {
+  const r = new Router({ prefix: '/api/import' })
+  const admin = requireRole('admin')
+
+  r.get('/layers', admin, (ctx) => {
+    ctx.body = { maxBytes: opts.maxBytes, layers: [...importLayers.values()].map(describeLayer) }
+  })
+
+  r.post('/:layer', admin, async (ctx) => {
+    const layer = resolveLayer(ctx.params.layer)
+    const q = parseParams(ImportQuery, ctx.query)
+    const type = ctx.request.type
+    if (type && !ACCEPTED_TYPES.includes(type)) {
+      throw new HttpError(415, `send the file itself as the request body with Content-Type application/geo+json, application/json or text/csv; got ${type}`)
+    }
+    const format = q.format ?? (type === 'text/csv' ? 'csv' : 'geojson')
+    if (format === 'csv' && layer.geometry !== 'point') {
+      throw new HttpError(415, `CSV files can only be imported into point layers; ${layer.id} has ${layer.geometryTypes.join('/')} geometries — send GeoJSON`)
+    }
+    const importId = q.importId ?? crypto.randomUUID()
+    const userId: number = ctx.state.actor.userId
+    const emit = throttled((phase, done, total) => {
+      const p: ImportProgressPayload = { importId, layer: layer.id, phase, done, total }
+      opts.notifier.toUser(userId, 'import:progress', p)
+    })
+    try {
+      const bytes = await readBody(ctx, opts.maxBytes, (done, total) => emit('receive', done, total))
+      const report = await runImport(opts.db, { bytes, format, layer, crs: q.crs, maxBytes: opts.maxBytes, onProgress: emit })
+      if (report.rejectedCount > 0) {
+        emit('failed', report.total, report.total)
+        ctx.status = 422
+        ctx.body = { error: { code: 'rejected', message: summarizeRejection(report) }, report: { importId, ...report } }
+        return
+      }
+      ctx.body = { importId, ...report }
+    } catch (err) {
+      emit('failed', 0, 0)
+      throw err
+    }
+  })
+  return r
+}

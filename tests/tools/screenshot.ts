@@ -1,0 +1,27 @@
+/**
+ * Screenshots of a running OneGrid, for the README and for looking at screens by hand:
+ *   npx tsx tests/tools/screenshot.ts <base-url> <user> <password> <path> <out.png> [width] [height]
+ * Signs in through the API, opens the page, waits for the map to be idle when there is one.
+ */
+import { launchBrowser } from '../helpers/browser.ts'
+
+const [base, user, password, pagePath, out, width = '1920', height = '1080'] = process.argv.slice(2)
+if (!out) {
+  console.error('usage: screenshot.ts <base-url> <user> <password> <path> <out.png> [width] [height]')
+  process.exit(2)
+}
+const browser = await launchBrowser()
+try {
+  const context = await browser.newContext({ viewport: { width: Number(width), height: Number(height) } })
+  const login = await context.request.post(`${base}/api/auth/login`, { data: { username: user, password } })
+  if (!login.ok()) throw new Error(`login failed: ${login.status()} ${await login.text()}`)
+  const page = await context.newPage()
+  await page.goto(`${base}${pagePath}`)
+  const map = page.locator('[data-map-state]')
+  if (await map.count()) await page.locator('[data-map-state="idle"]').waitFor({ timeout: 120_000 })
+  await page.waitForTimeout(1500)
+  await page.screenshot({ path: out })
+  console.log(`saved ${out}`)
+} finally {
+  await browser.close()
+}
