@@ -239,7 +239,8 @@ SELECT 'osm:' || id, id::bigint, name, name_en, kind, use, address,
               WHEN area_m2 < 2000 THEN 19.2 WHEN area_m2 < 6000 THEN 32 ELSE 48 END) / 3.2))::int,
        geom
 FROM a
-WHERE NOT ST_IsEmpty(geom)
+-- Only buildings of the demo area: the data's tiles reach a little beyond its extent.
+WHERE NOT ST_IsEmpty(geom) AND ST_Intersects((SELECT geom FROM geo_extent), ST_PointOnSurface(geom))
 ORDER BY id::bigint;
 
 -- name: assign_building_grids
