@@ -5,7 +5,7 @@ import { openDb, StartupError, type Db } from './db/index.ts'
 import { migrate } from './db/migrate.ts'
 import { probeCapabilities, type Capabilities } from './db/probe.ts'
 import { createLogger, type Logger } from './log.ts'
-import { ensureSeeded } from './seed/index.ts'
+import { ensureSeeded, seedSettings } from './seed/index.ts'
 import { createApp } from './app.ts'
 import { attachSocket, type Io } from './realtime/socket.ts'
 
@@ -41,7 +41,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const db = await openDb(config)
   try {
     await migrate(db)
-    await ensureSeeded(db, { seedPassword: config.ONEGRID_SEED_PASSWORD, log })
+    await ensureSeeded(db, seedSettings(config, log))
     const caps = await probeCapabilities(db)
     const { app, sessions, notifier } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())

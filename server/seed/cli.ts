@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../config.ts'
 import { openDb, StartupError } from '../db/index.ts'
 import { migrate } from '../db/migrate.ts'
 import { createLogger } from '../log.ts'
-import { ensureSeeded } from './index.ts'
+import { ensureSeeded, seedSettings } from './index.ts'
 import { scaleUp } from './scale.ts'
 
 function fail(message: string): never {
@@ -41,7 +41,7 @@ try {
   const db = await openDb(config)
   try {
     await migrate(db)
-    await ensureSeeded(db, { seedPassword: config.ONEGRID_SEED_PASSWORD, log })
+    await ensureSeeded(db, seedSettings(config, log))
     console.log(`  Demo city ready (${((Date.now() - started) / 1000).toFixed(1)} s).`)
     if (scale !== undefined) {
       const t = Date.now()

@@ -98,6 +98,28 @@ SELECT row_number() OVER (ORDER BY ST_Y(a.pos) DESC, ST_X(a.pos)) AS block_id,
        NULL::int AS community_cluster, NULL::int AS community_no, NULL::int AS grid_cluster
 FROM attrs a JOIN geo_district d ON ST_Intersects(d.geom, a.pos);
 
+-- name: map_slivers
+-- $1: smallest block in m². Output: temp table geo_sliver(tiny_id, into_id): each smaller block
+-- (slivers between roads at junctions) goes to the neighbour it shares the longest edge with,
+-- preferring one of the same kind (land or water).
+CREATE TEMP TABLE geo_sliver ON COMMIT DROP AS
+SELECT DISTINCT ON (t.block_id) t.block_id AS tiny_id, b.block_id AS into_id
+FROM geo_block t
+JOIN geo_block b ON b.block_id <> t.block_id AND b.area_m2 >= $1::float8 AND ST_Intersects(t.geom, b.geom)
+WHERE t.area_m2 < $1::float8
+ORDER BY t.block_id, (b.is_water = t.is_water) DESC, ST_Length(ST_Intersection(t.geom, b.geom)) DESC, b.block_id;
+
+-- name: merge_slivers
+UPDATE geo_block b SET geom = m.geom, area_m2 = ST_Area(m.geom::geography), pos = ST_PointOnSurface(m.geom)
+FROM (SELECT s.into_id, ST_Union(b2.geom) AS geom
+      FROM (SELECT into_id, tiny_id AS id FROM geo_sliver UNION ALL SELECT DISTINCT into_id, into_id FROM geo_sliver) s
+      JOIN geo_block b2 ON b2.block_id = s.id
+      GROUP BY s.into_id) m
+WHERE b.block_id = m.into_id;
+
+-- name: drop_slivers
+DELETE FROM geo_block WHERE block_id IN (SELECT tiny_id FROM geo_sliver);
+
 -- name: assign_communities
 -- $1: target community size in m². Adds geo_block.community_no (1-based, per street, numbered
 -- north → south then west → east by the community's centre).

@@ -13,6 +13,7 @@ const realdata = new URL('./realdata/', import.meta.url)
 interface StreetRules {
   districts: Record<string, { code: string; box?: [number, number, number, number] }[]>
   communityHectares: number
+  minBlockM2: number
   gridHectares: number
   waterGridHectares: number
 }
@@ -58,6 +59,9 @@ export async function seedGeography(db: Db, log: (msg: string) => void = () => {
     await tx.query(sql.create_districts, [JSON.stringify(districtCodeByName)])
     await tx.query(sql.create_water)
     await tx.query(sql.create_blocks, [JSON.stringify(rules.districts)])
+    await tx.query(sql.map_slivers, [rules.minBlockM2])
+    await tx.query(sql.merge_slivers)
+    await tx.query(sql.drop_slivers)
     step('districts and road blocks')
     await tx.query(sql.assign_communities, [rules.communityHectares * 10_000])
     await tx.query(sql.number_communities)

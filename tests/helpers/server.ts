@@ -1,9 +1,13 @@
+import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { loadConfig, projectRoot } from '../../server/config.ts'
 import { startServer, type RunningServer } from '../../server/main.ts'
 import { createLogger } from '../../server/log.ts'
 
-export const TEST_PASSWORD = 'password'
+import { TEST_ANCHOR, TEST_PASSWORD, TEST_SEED } from './constants.ts'
+
+export { TEST_PASSWORD } from './constants.ts'
 
 export interface TestServer {
   url: string
@@ -13,22 +17,46 @@ export interface TestServer {
 }
 
 /**
- * Starts the real server on a free port: embedded PGlite in memory, or the PostGIS database
- * in `databaseUrl`. Demo users all have the password `password`.
+ * A private copy of the seeded embedded template (tests/helpers/global-setup.ts), or memory://
+ * (the server then seeds it) when there is none.
+ */
+export function embeddedDataDir(): { dir: string; cleanup: () => void } {
+  const template = process.env.ONEGRID_TEST_TEMPLATE
+  if (!template || !fs.existsSync(template)) return { dir: 'memory://', cleanup: () => {} }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'onegrid-test-'))
+  fs.cpSync(template, dir, { recursive: true })
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * Starts the real server on a free port: embedded PGlite (a copy of the seeded template), or the
+ * PostGIS database in `databaseUrl`. Demo users all have the password `password`; the demo city
+ * has the fixed seed and anchor of tests/helpers/constants.ts.
  */
 export async function startTestServer(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const data = opts.databaseUrl ? { dir: 'memory://', cleanup: () => {} } : embeddedDataDir()
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
-    ONEGRID_DATA_DIR: 'memory://',
+    ONEGRID_DATA_DIR: data.dir,
     ONEGRID_SEED_PASSWORD: TEST_PASSWORD,
+    ONEGRID_DEMO_SEED: String(TEST_SEED),
+    ONEGRID_DEMO_ANCHOR: TEST_ANCHOR,
     ONEGRID_WEB_DIR: path.join(projectRoot, 'dist', 'web'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   })
   const server = await startServer(config, createLogger(config.LOG_LEVEL))
-  return { url: server.url, password: TEST_PASSWORD, server, close: () => server.close() }
+  return {
+    url: server.url,
+    password: TEST_PASSWORD,
+    server,
+    close: async () => {
+      await server.close()
+      data.cleanup()
+    },
+  }
 }
 
 /** The backends an integration suite runs on: embedded always, PostGIS when TEST_DATABASE_URL is set. */

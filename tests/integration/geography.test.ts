@@ -58,6 +58,9 @@ describe.each<'embedded' | 'postgres'>(['embedded', ...(process.env.TEST_DATABAS
     )
     expect(r.n).toBeGreaterThanOrEqual(100)
     expect(r.bad).toBe(0)
+    // No slivers: a grid is at least a block of 2,000 m² (slivers join a neighbour block).
+    const small = await one<{ n: number }>(`SELECT count(*)::int AS n FROM grids WHERE area_m2 < 2000`)
+    expect(small.n).toBe(0)
     const c = await one<{ bad: number }>(
       `SELECT count(*)::int AS bad FROM admin_units WHERE level = 'community' AND (code !~ '^[0-9]{12}$' OR left(code, 9) <> parent_code)`,
     )

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
 import { projectRoot } from '../../server/config.ts'
+import { embeddedDataDir } from '../helpers/server.ts'
 
 const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx')
 
@@ -78,8 +79,14 @@ describe('start-up failures', () => {
     })
     afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())))
     it('says so and names PORT', async () => {
-      const r = await run({ PORT: String(port), HOST: '127.0.0.1' })
-      expectOneClearLine(r, new RegExp(`port ${port} is already in use.*set PORT`))
+      // A copy of the seeded template, so the server gets to listening without seeding first.
+      const data = embeddedDataDir()
+      try {
+        const r = await run({ PORT: String(port), HOST: '127.0.0.1', ONEGRID_DATA_DIR: data.dir })
+        expectOneClearLine(r, new RegExp(`port ${port} is already in use.*set PORT`))
+      } finally {
+        data.cleanup()
+      }
     })
   })
 

@@ -1,2 +1,0 @@
-// Temporary alias while the objects seeder is written against it; removed at integration.
-export { seedGeography as seedSkeleton } from './geography.ts'
