@@ -4,14 +4,12 @@
  * checksums, the case workflow order, grid containment, and that the same seed twice gives the
  * same rows (two fresh PGlite databases, compared table by table by md5 of their rows).
  */
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../server/db/index.ts'
 import { migrate } from '../../server/db/migrate.ts'
-import { openPglite } from '../../server/db/pglite.ts'
-import { openPostgres } from '../../server/db/postgres.ts'
 import { seedObjects } from '../../server/seed/objects.ts'
 import { seedGeography } from '../../server/seed/geography.ts'
+import { freshDatabase } from '../helpers/db.ts'
 
 const SEED = 20240915
 const TZ = 'Asia/Shanghai'
@@ -48,32 +46,8 @@ interface Seeded {
   drop(): Promise<void>
 }
 
-async function fresh(backend: 'embedded' | 'postgres'): Promise<{ db: Db; drop(): Promise<void> }> {
-  if (backend === 'embedded') {
-    const db = await openPglite('memory://')
-    return { db, drop: () => db.close() }
-  }
-  const url = process.env.TEST_DATABASE_URL!
-  const name = `onegrid_seed_objects_${process.pid}_${Date.now()}`
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`).finally(() => admin.end())
-  const u = new URL(url)
-  u.pathname = `/${name}`
-  const db = await openPostgres(u.toString())
-  return {
-    db,
-    async drop() {
-      await db.close()
-      const c = new pg.Client({ connectionString: url })
-      await c.connect()
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(() => c.end())
-    },
-  }
-}
-
 async function seeded(backend: 'embedded' | 'postgres'): Promise<Seeded> {
-  const { db, drop } = await fresh(backend)
+  const { db, drop } = await freshDatabase(backend)
   await migrate(db)
   await seedGeography(db)
   const t = Date.now()
@@ -283,7 +257,7 @@ describe('seedObjects on grids without roads or buildings', () => {
   let drop: () => Promise<void>
   let counts: Record<string, number>
   beforeAll(async () => {
-    ;({ db, drop } = await fresh(backend))
+    ;({ db, drop } = await freshDatabase(backend))
     await migrate(db)
     await seedGeography(db)
     await db.exec('DELETE FROM roads; DELETE FROM buildings')
