@@ -1,6 +1,7 @@
 import { buildings, roads, water } from './basemap.ts'
 import { gridLabels } from './grid-labels.ts'
 import { grids } from './grids.ts'
+import { cameras, cases, keyPlaces, parts, sensors, workers } from './objects.ts'
 import type { LayerDef } from './types.ts'
 
 export type { LayerDef, PropertyType, Slot, StyleLayer } from './types.ts'
@@ -38,4 +39,4 @@ function buildCatalog(defs: LayerDef[]): ReadonlyMap<string, LayerDef> {
 }
 
 /** The layer catalog; within a style slot, drawing order is catalog order (bottom first). */
-export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([water, roads, grids, buildings, gridLabels])
+export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([water, roads, grids, buildings, parts, keyPlaces, cases, cameras, sensors, workers, gridLabels])

@@ -17,10 +17,12 @@ import { authRoutes, loadActor, requireUser } from './auth/routes.ts'
 import { Sessions } from './auth/sessions.ts'
 import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
 import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
+import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
+import { spatialRoutes } from './spatial/routes.ts'
 import { UserNotifier } from './realtime/notify.ts'
 
 export interface AppDeps {
@@ -85,10 +87,12 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
     return next()
   })
   app.use(tileRoutes({ db, encoder, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
+  app.use(ogcRoutes({ db, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
   app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier }).routes())
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
+  app.use(spatialRoutes({ db }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)

@@ -60,14 +60,15 @@ export function jsTileSql(layer: LayerDef): string {
   const { props, bounds, where } = common(layer)
   const g = `t.${q(layer.geomColumn)}`
   let tileGeom: string
+  const box = `ST_MakeEnvelope(${-layer.buffer}, ${-layer.buffer}, ${EXTENT + layer.buffer}, ${EXTENT + layer.buffer})`
   if (layer.geometryType === 'point') {
-    tileGeom = `ST_SnapToGrid(${toTileGrid(`ST_Intersection(${g}, bounds.benv)`)}, 1)`
+    // As ST_AsMVTGeom: onto the integer grid, then keep what lies in the buffered tile box.
+    tileGeom = `ST_Intersection(ST_SnapToGrid(${toTileGrid(g)}, 1), ST_SetSRID(${box}, 3857))`
   } else {
     // As ST_AsMVTGeom does: onto the integer tile grid first, then clip to the buffered tile
     // box (a loose clip in world units first keeps big polygons cheap), drop points on straight
     // lines, snap the new vertices, drop repeats, repair what snapping broke, keep the type.
     const loose = `ST_ClipByBox2D(${g}, ST_TileEnvelope($1::int, $2::int, $3::int, margin => ${(2 * layer.buffer) / EXTENT}))`
-    const box = `ST_MakeEnvelope(${-layer.buffer}, ${-layer.buffer}, ${EXTENT + layer.buffer}, ${EXTENT + layer.buffer})`
     const onGrid = `ST_Simplify(ST_SnapToGrid(${toTileGrid(loose)}, 1), 0)`
     const snapped = `ST_RemoveRepeatedPoints(ST_SnapToGrid(ST_ClipByBox2D(${onGrid}, ${box}), 1))`
     const repaired = `ST_CollectionExtract(ST_MakeValid(${snapped}), ${EXTRACT[layer.geometryType]})`

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { catalog } from '../../layers/index.ts'
 import { migrate } from '../../server/db/migrate.ts'
 import { seedGeography } from '../../server/seed/geography.ts'
+import { anchorDate } from '../../server/seed/index.ts'
+import { seedObjects } from '../../server/seed/objects.ts'
+import { TEST_ANCHOR, TEST_SEED } from '../helpers/constants.ts'
 import type { Db } from '../../server/db/index.ts'
 import { jsEncoder, nativeEncoder } from '../../tiles/encoder.ts'
 import { freshDatabase, type FreshDatabase } from '../helpers/db.ts'
@@ -40,6 +43,7 @@ describe.skipIf(!url)('tile encoders agree', () => {
     db = fresh.db
     await migrate(db)
     await seedGeography(db)
+    await seedObjects(db, { seed: TEST_SEED, anchor: anchorDate(TEST_ANCHOR, 'Asia/Shanghai'), tz: 'Asia/Shanghai' })
   })
   afterAll(async () => {
     await fresh?.drop()
