@@ -18,7 +18,15 @@ export const water: LayerDef = {
   featureLimit: 5000,
   buffer: 64,
   attribution: OSM,
-  style: [{ id: 'water-fill', type: 'fill', slot: 'base', paint: { 'fill-color': '#0b2a4a' } }],
+  style: [
+    {
+      id: 'water-fill',
+      type: 'fill',
+      slot: 'base',
+      paint: { 'fill-color': '#0b2a4a' },
+      themePaint: { day: { 'fill-color': '#a8d4f0' }, contrast: { 'fill-color': '#003a80' } },
+    },
+  ],
   realtime: [],
 }
 
@@ -46,6 +54,7 @@ export const roads: LayerDef = {
       minzoom: 14,
       filter: ['match', ['get', 'kind'], ['minor_road', 'path'], true, false],
       paint: { 'line-color': '#16283f', 'line-width': ['interpolate', ['linear'], ['zoom'], 14, 0.5, 18, 3] },
+      themePaint: { day: { 'line-color': '#ffffff' }, contrast: { 'line-color': '#5a5a5a' } },
     },
     {
       id: 'roads-major',
@@ -53,6 +62,7 @@ export const roads: LayerDef = {
       slot: 'base',
       filter: ['==', ['get', 'kind'], 'major_road'],
       paint: { 'line-color': '#23406a', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.8, 18, 8] },
+      themePaint: { day: { 'line-color': '#f7d694' }, contrast: { 'line-color': '#ffffff' } },
     },
     {
       id: 'roads-rail',
@@ -61,6 +71,7 @@ export const roads: LayerDef = {
       minzoom: 13,
       filter: ['all', ['==', ['get', 'kind'], 'rail'], ['!=', ['get', 'kind_detail'], 'subway']],
       paint: { 'line-color': '#2b3a52', 'line-width': 1, 'line-dasharray': [3, 2] },
+      themePaint: { day: { 'line-color': '#9aa4b1' }, contrast: { 'line-color': '#bbbbbb' } },
     },
   ],
   realtime: [],
@@ -90,6 +101,10 @@ export const buildings: LayerDef = {
       paint: {
         'fill-color': ['interpolate', ['linear'], ['get', 'height_m'], 0, '#13243b', 100, '#1b3556', 300, '#24507c'],
         'fill-opacity': 0.9,
+      },
+      themePaint: {
+        day: { 'fill-color': ['interpolate', ['linear'], ['get', 'height_m'], 0, '#e4e0d8', 100, '#d4cec4', 300, '#c2bbb0'] },
+        contrast: { 'fill-color': '#2a2a2a', 'fill-opacity': 1 },
       },
     },
   ],

@@ -33,6 +33,10 @@ export const gridLabels: LayerDef = {
         'text-padding': 4,
       },
       paint: { 'text-color': '#d6ecff', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
+      themePaint: {
+        day: { 'text-color': '#1c2b3a', 'text-halo-color': '#ffffff' },
+        contrast: { 'text-color': '#ffffff', 'text-halo-color': '#000000', 'text-halo-width': 2 },
+      },
     },
   ],
   realtime: [],

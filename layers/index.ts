@@ -4,8 +4,8 @@ import { grids } from './grids.ts'
 import { cameras, cases, keyPlaces, parts, sensors, workers } from './objects.ts'
 import type { LayerDef } from './types.ts'
 
-export type { LayerDef, PropertyType, Slot, StyleLayer } from './types.ts'
-export { SLOTS } from './types.ts'
+export type { LayerDef, PropertyType, Slot, StyleLayer, ThemeName } from './types.ts'
+export { SLOTS, THEME_NAMES } from './types.ts'
 
 /** Ids that name routes of their own and so can never be layer ids. */
 export const RESERVED_IDS = new Set(['catalog', 'health', 'metrics'])

@@ -15,8 +15,19 @@ export type PropertyType = 'string' | 'number' | 'boolean'
 export const SLOTS = ['base', 'area', 'building', 'outline', 'point', 'label'] as const
 export type Slot = (typeof SLOTS)[number]
 
-/** A MapLibre layer without its source: the style builder adds `source` and `source-layer`. */
-export type StyleLayer = DistributiveOmit<LayerSpecification, 'source' | 'source-layer'> & { id: string; slot: Slot }
+/** The styles built from the catalog: night (the wall), day (seats), contrast (projectors). */
+export const THEME_NAMES = ['night', 'day', 'contrast'] as const
+export type ThemeName = (typeof THEME_NAMES)[number]
+
+/**
+ * A MapLibre layer without its source: the style builder adds `source` and `source-layer`.
+ * Its paint is for the night style; `themePaint` overrides paint properties for the others.
+ */
+export type StyleLayer = DistributiveOmit<LayerSpecification, 'source' | 'source-layer'> & {
+  id: string
+  slot: Slot
+  themePaint?: Partial<Record<Exclude<ThemeName, 'night'>, Record<string, unknown>>>
+}
 
 /** Omit applied to each member of a union (a plain Omit keeps only the keys all members share). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never

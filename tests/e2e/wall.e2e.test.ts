@@ -89,7 +89,7 @@ describeWithChromium('wall (e2e)')('wall', () => {
         expect(box?.height).toBe(720)
 
         // The style and TileJSON as the page sees them (same origin, session cookie).
-        const style = await page.evaluate(() => fetch('/styles/wall.json').then((r) => r.json()))
+        const style = await page.evaluate(() => fetch('/styles/night.json').then((r) => r.json()))
         const tileJson = await page.evaluate(() => fetch('/tiles/grids.json').then((r) => r.json()))
         const colors = gridColors(style as StyleJson)
         expect(colors.fills.length + colors.lines.length).toBeGreaterThan(0)

@@ -166,18 +166,18 @@ describe.each(backends())('API on $name', ({ name, databaseUrl }) => {
   })
 
   describe('styles', () => {
-    it('serves the wall style built on our own sources only', async () => {
-      const res = await fetch(`${s.url}/styles/wall.json`)
+    it.each(['night', 'day', 'contrast'])('serves the %s style built on our own sources only', async (name) => {
+      const res = await fetch(`${s.url}/styles/${name}.json`)
       expect(res.status).toBe(200)
       const style = await res.json()
       expect(style.version).toBe(8)
       expect(style.sources.grids.url).toBe(`${s.url}/tiles/grids.json`)
       expect(JSON.stringify(style)).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/)
     })
-    it('answers an unknown style with 404', async () => {
-      const res = await fetch(`${s.url}/styles/nope.json`)
+    it.each(['nope', 'toString', '__proto__'])('answers an unknown style (%s) with 404', async (name) => {
+      const res = await fetch(`${s.url}/styles/${name}.json`)
       expect(res.status).toBe(404)
-      expect((await res.json()).error.message).toMatch(/unknown style "nope"/)
+      expect((await res.json()).error.message).toMatch(/unknown style/)
     })
   })
 

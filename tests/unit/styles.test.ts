@@ -1,10 +1,10 @@
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec'
 import { describe, expect, it } from 'vitest'
-import { catalog } from '../../layers/index.ts'
+import { catalog, type ThemeName } from '../../layers/index.ts'
 import { buildStyle, THEMES } from '../../styles/build.ts'
 
-describe.each(Object.entries(THEMES))('style %s', (_name, theme) => {
-  const style = buildStyle(theme, 'http://127.0.0.1:8080')
+describe.each(Object.keys(THEMES) as ThemeName[])('style %s', (name) => {
+  const style = buildStyle(name, 'http://127.0.0.1:8080')
   it('passes the MapLibre style-spec validator', () => {
     expect(validateStyleMin(style)).toEqual([])
   })
@@ -14,6 +14,7 @@ describe.each(Object.entries(THEMES))('style %s', (_name, theme) => {
     expect(style.sprite).toBeUndefined()
   })
   it('draws every catalog layer with its own id as source-layer', () => {
+    expect(JSON.stringify(style)).not.toContain('themePaint')
     for (const def of catalog.values()) {
       const drawn = style.layers.filter((l) => 'source' in l && l.source === def.id)
       expect(drawn.length).toBe(def.style.length)
