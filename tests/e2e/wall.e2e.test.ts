@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { catalog } from '../../layers/index.ts'
 import type { Browser, Page } from 'playwright-core'
 import { launchBrowser } from '../helpers/browser.ts'
 import { startTestServer } from '../helpers/server.ts'
@@ -93,6 +94,12 @@ describeWithChromium('wall (e2e)')('wall', () => {
         const tileJson = await page.evaluate(() => fetch('/tiles/grids.json').then((r) => r.json()))
         const colors = gridColors(style as StyleJson)
         expect(colors.fills.length + colors.lines.length).toBeGreaterThan(0)
+
+        // The legend comes from the one catalog: a row for every layer the style draws as a
+        // fill, line or circle (labels aside), titled in the UI language (zh-CN by default).
+        const drawn = [...catalog.values()].filter((l) => l.style.some((sl) => sl.type === 'fill' || sl.type === 'line' || sl.type === 'circle'))
+        const legend = await page.locator('[data-testid="map-legend"] li').allInnerTexts()
+        for (const layer of drawn) expect(legend, layer.id).toContain(layer.title['zh-CN'])
 
         // Where the demo area is on screen (debug hook, enabled by ?debug=1).
         const [w, s, e, n] = (tileJson as { bounds: [number, number, number, number] }).bounds

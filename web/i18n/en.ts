@@ -42,8 +42,6 @@ export const en: Messages = {
   'socket.unauthorized': 'Unauthorized',
 
   'legend.title': 'Legend',
-  'legend.gridFill': 'Grid cell',
-  'legend.gridLine': 'Grid boundary',
   'legend.demoArea': 'Demo area',
 
   'admin.title': 'Administration · Data import',

@@ -43,8 +43,6 @@ export const zhCN = {
   'socket.unauthorized': '未授权',
 
   'legend.title': '图例',
-  'legend.gridFill': '网格',
-  'legend.gridLine': '网格边界',
   'legend.demoArea': '演示区范围',
 
   'admin.title': '系统管理 · 数据导入',

@@ -1,59 +1,45 @@
+import { Color } from '@maplibre/maplibre-gl-style-spec'
 import type { StyleSpecification } from 'maplibre-gl'
+import type { CatalogLayer } from '../services/tiles.ts'
 
-/** One legend row derived from a style layer. */
+/** One legend row: a catalog layer and how the style draws it. */
 export interface LegendItem {
   layerId: string
-  kind: 'fill' | 'line'
-  /** A CSS colour usable for the swatch (the first one found). */
-  color: string
+  title: CatalogLayer['title']
+  kind: 'fill' | 'line' | 'circle'
   /** Every distinct colour the layer can take (e.g. each branch of a `match`). */
   colors: string[]
   opacity: number
 }
 
-const COLOR_RE = /^(#[0-9a-f]{3,8}|rgba?\([^)]*\)|hsla?\([^)]*\))$/i
+const COLOR_PAINT = { fill: ['fill-color', 'fill-opacity'], line: ['line-color', 'line-opacity'], circle: ['circle-color', 'circle-opacity'] } as const
 
-/** First colour-looking string literal inside a paint value (plain colour or expression). */
-export function firstColor(value: unknown): string | null {
-  if (typeof value === 'string') return COLOR_RE.test(value.trim()) || /^[a-z]+$/i.test(value) ? value : null
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const found = typeof item === 'string' ? (COLOR_RE.test(item.trim()) ? item : null) : firstColor(item)
-      if (found) return found
-    }
-  }
-  return null
-}
-
-/** Every colour-looking string literal inside a paint value, distinct, in order. */
+/** Every string literal in a paint value that the style spec parses as a colour, distinct, in order. */
 export function allColors(value: unknown, out: string[] = []): string[] {
   if (typeof value === 'string') {
-    if (COLOR_RE.test(value.trim()) && !out.includes(value)) out.push(value)
+    if (Color.parse(value) && !out.includes(value)) out.push(value)
   } else if (Array.isArray(value)) {
-    for (const item of value) allColors(item, out)
+    // An expression's first element is its operator name, never a colour.
+    for (const item of typeof value[0] === 'string' && !Color.parse(value[0]) ? value.slice(1) : value) allColors(item, out)
   }
   return out
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback
-}
-
-/** Legend rows for the style layers whose id starts with `prefix` (e.g. `grids-`). */
-export function legendFromStyle(style: StyleSpecification | undefined, prefix: string): LegendItem[] {
+/**
+ * The legend, driven by the catalog: for each catalog layer, the first style layer that draws
+ * its source as a fill, line or circle, with the colours its paint can take. Labels are left out.
+ */
+export function legendFromStyle(style: StyleSpecification | undefined, layers: readonly CatalogLayer[]): LegendItem[] {
   if (!style) return []
   const items: LegendItem[] = []
-  for (const layer of style.layers) {
-    if (!layer.id.startsWith(prefix)) continue
-    if (layer.type === 'fill') {
-      const value = layer.paint?.['fill-color']
-      const color = firstColor(value)
-      if (color) items.push({ layerId: layer.id, kind: 'fill', color, colors: allColors(value), opacity: numberOr(layer.paint?.['fill-opacity'], 1) })
-    } else if (layer.type === 'line') {
-      const value = layer.paint?.['line-color']
-      const color = firstColor(value)
-      if (color) items.push({ layerId: layer.id, kind: 'line', color, colors: allColors(value), opacity: numberOr(layer.paint?.['line-opacity'], 1) })
-    }
+  for (const def of layers) {
+    const drawn = style.layers.find((l) => 'source' in l && l.source === def.id && (l.type === 'fill' || l.type === 'line' || l.type === 'circle'))
+    if (!drawn || !(drawn.type === 'fill' || drawn.type === 'line' || drawn.type === 'circle')) continue
+    const [colorKey, opacityKey] = COLOR_PAINT[drawn.type]
+    const paint = (drawn.paint ?? {}) as Record<string, unknown>
+    const colors = allColors(paint[colorKey])
+    const opacity = typeof paint[opacityKey] === 'number' ? (paint[opacityKey] as number) : 1
+    if (colors.length) items.push({ layerId: def.id, title: def.title, kind: drawn.type, colors, opacity })
   }
   return items
 }

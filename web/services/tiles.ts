@@ -29,3 +29,19 @@ export function isValidBounds(bounds: unknown): bounds is [number, number, numbe
     bounds[1] < bounds[3]
   )
 }
+
+/** One entry of `/tiles/catalog.json`: a layer declared once in `layers/`. */
+export interface CatalogLayer {
+  id: string
+  title: { 'zh-CN': string; en: string }
+  group: string
+  geometryType: 'point' | 'line' | 'polygon'
+  minzoom: number
+  maxzoom: number
+  tilejson: string
+}
+
+/** `GET /tiles/catalog.json` — every layer the server tiles, in drawing order. */
+export async function fetchCatalog(): Promise<CatalogLayer[]> {
+  return (await apiFetch<{ layers: CatalogLayer[] }>('/tiles/catalog.json')).layers
+}
