@@ -23,7 +23,11 @@ import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
 import { spatialRoutes } from './spatial/routes.ts'
+import { openApiRoutes } from './openapi/openapi.ts'
 import { UserNotifier } from './realtime/notify.ts'
+import { sensorRoutes } from './sensors/routes.ts'
+import { TileCache } from '../tiles/cache.ts'
+import { TileInvalidator } from '../tiles/invalidation.ts'
 
 export interface AppDeps {
   config: Config
@@ -35,7 +39,13 @@ export interface AppDeps {
 /** Paths the server answers itself; everything else that is a GET for HTML is the web app. */
 const SERVER_PATHS = /^\/(api|tiles|styles|socket\.io|ogc|open311)(\/|$)/
 
-export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessions: Sessions; encoder: TileEncoder; notifier: UserNotifier } {
+export function createApp({ config, db, caps, log }: AppDeps): {
+  app: Koa
+  sessions: Sessions
+  encoder: TileEncoder
+  notifier: UserNotifier
+  tiles: TileInvalidator
+} {
   const app = new Koa()
   app.proxy = false
   // Errors outside the handler chain (e.g. a client that went away mid-stream) go to our log;
@@ -49,6 +59,8 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
   const encoder = createEncoder(caps.mvt, db)
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
+  // Encoded tiles by layer, z/x/y and scope; writers invalidate them through `tiles` (main binds it to socket.io).
+  const tiles = new TileInvalidator(new TileCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 20_000 }))
 
   // Middleware order (design.md): errors, request id, access log, security headers,
   // compression, body parser, routers.
@@ -79,6 +91,7 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
     ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version }
   })
   app.use(api.routes())
+  app.use(openApiRoutes().routes())
   app.use(authRoutes(db, sessions, config.ONEGRID_SESSION_HOURS).routes())
 
   // Every other /api, /tiles and /ogc route needs a user; styles and /open311 are public.
@@ -86,13 +99,14 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
     if (/^\/(api|tiles|ogc)(\/|$)/.test(ctx.path)) return requireUser()(ctx, next)
     return next()
   })
-  app.use(tileRoutes({ db, encoder, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
+  app.use(tileRoutes({ db, encoder, cache: tiles.cache, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(ogcRoutes({ db, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
   app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier }).routes())
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
+  app.use(sensorRoutes({ db, tiles }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
@@ -112,5 +126,5 @@ export function createApp({ config, db, caps, log }: AppDeps): { app: Koa; sessi
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier }
+  return { app, sessions, encoder, notifier, tiles }
 }

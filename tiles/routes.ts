@@ -1,4 +1,3 @@
-import crypto from 'node:crypto'
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { catalog, type LayerDef } from '../layers/index.ts'
@@ -7,6 +6,7 @@ import { baseUrl } from '../server/http/base-url.ts'
 import { HttpError } from '../server/http/errors.ts'
 import { parseParams } from '../server/http/validate.ts'
 import type { Actor } from '../server/auth/sessions.ts'
+import { etagOf, type TileCache } from './cache.ts'
 import { TileCoords } from './coords.ts'
 import type { TileEncoder } from './encoder.ts'
 import { boundsSql } from './sql.ts'
@@ -18,6 +18,8 @@ export interface TileRoutesOptions {
   db: Db
   encoder: TileEncoder
   version: string
+  /** Encoded tiles by layer, z/x/y and scope; without it every tile is encoded afresh. */
+  cache?: TileCache
   /** Absolute base URL for tile URLs; defaults to the request's origin. */
   publicUrl?: string
 }
@@ -83,12 +85,21 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
       return
     }
     const actor: Actor = ctx.state.actor
-    const tile = await opts.encoder.encode(layer, { z, x, y, scopePrefix: askerScope(actor) })
-    if (tile.length === 0) {
+    const scope = layer.scopeColumn ? askerScope(actor) : null
+    let cached = opts.cache?.get(layer.id, scope, z, x, y)
+    ctx.set('X-Tile-Cache', cached ? 'hit' : 'miss')
+    if (!cached) {
+      const generation = opts.cache?.generation(layer.id)
+      const bytes = await opts.encoder.encode(layer, { z, x, y, scopePrefix: scope })
+      cached = { bytes, etag: etagOf(bytes) }
+      opts.cache?.set(layer.id, scope, z, x, y, cached, generation)
+    }
+    const { bytes: tile, etag } = cached
+    if (tile.length === 0 || !etag) {
       ctx.status = 204
       return
     }
-    ctx.set('ETag', `"${crypto.createHash('sha1').update(tile).digest('base64url')}"`)
+    ctx.set('ETag', etag)
     ctx.type = MVT_TYPE
     ctx.status = 200
     if (ctx.fresh) {

@@ -6,7 +6,7 @@ import Router from '@koa/router'
 import type { Db } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 import type { Actor } from '../auth/sessions.ts'
-import { requireRole } from '../import/routes.ts'
+import { requireRole } from '../auth/routes.ts'
 
 const sql = loadSql(new URL('./stats.sql', import.meta.url))
 

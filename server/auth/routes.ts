@@ -33,6 +33,17 @@ export function requireUser() {
   }
 }
 
+/** 403 unless the signed-in user has one of the roles. */
+export function requireRole(...roles: string[]) {
+  return async (ctx: Context, next: Next) => {
+    const role = ctx.state.actor?.role
+    if (!roles.includes(role)) {
+      throw new HttpError(403, `only ${roles.join(' or ')} users may do this; you are signed in as ${role ?? 'nobody'}`)
+    }
+    await next()
+  }
+}
+
 export function authRoutes(db: Db, sessions: Sessions, hours: number): Router {
   const r = new Router({ prefix: '/api/auth' })
   // Verified against when the user does not exist, so the answer's timing does not tell.

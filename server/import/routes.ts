@@ -9,27 +9,17 @@
  */
 import crypto from 'node:crypto'
 import Router from '@koa/router'
-import type { Context, Next } from 'koa'
+import type { Context } from 'koa'
 import { z } from 'zod'
 import type { Db } from '../db/index.ts'
 import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
+import { requireRole } from '../auth/routes.ts'
 import type { UserNotifier } from '../realtime/notify.ts'
 import type { ImportProgressPayload } from '../realtime/events.ts'
 import { describeLayer, importLayers } from './layers.ts'
 import { formatBytes } from './parse.ts'
 import { resolveLayer, runImport, summarizeRejection, type ImportPhase } from './service.ts'
-
-/** 403 unless the signed-in user has one of the roles. */
-export function requireRole(...roles: string[]) {
-  return async (ctx: Context, next: Next) => {
-    const role = ctx.state.actor?.role
-    if (!roles.includes(role)) {
-      throw new HttpError(403, `only ${roles.join(' or ')} users may do this; you are signed in as ${role ?? 'nobody'}`)
-    }
-    await next()
-  }
-}
 
 const ACCEPTED_TYPES = ['application/geo+json', 'application/json', 'text/csv', 'application/octet-stream', 'text/plain']
 

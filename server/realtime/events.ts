@@ -19,13 +19,40 @@ export const ImportProgressPayload = z.object({
 })
 export type ImportProgressPayload = z.infer<typeof ImportProgressPayload>
 
+/**
+ * Cached tiles of a layer changed inside bbox ([w, s, e, n], WGS84): refetch the tiles of that
+ * layer touching it. Sent only to sockets whose scope can see the changed object.
+ */
+export const TilesInvalidatePayload = z.object({
+  layer: z.string(),
+  bbox: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90)]),
+})
+export type TilesInvalidatePayload = z.infer<typeof TilesInvalidatePayload>
+
 export interface ServerToClientEvents {
   hello: (p: HelloPayload) => void
   'import:progress': (p: ImportProgressPayload) => void
+  'tiles:invalidate': (p: TilesInvalidatePayload) => void
 }
 
 /** The room of one user's sockets (every tab and device they are signed in on). */
 export const userRoom = (userId: number) => `user:${userId}`
+
+/** The room of sockets whose scope has this code prefix (room `scope:<prefix>`). */
+export const scopeRoom = (prefix: string) => `scope:${prefix}`
+
+/** Sockets of unrestricted users, who also see objects outside every grid. */
+export const UNRESTRICTED_ROOM = 'scope:*'
+
+/**
+ * The rooms whose sockets may see an object with this scope code: every `scope:<prefix>` of
+ * the code, plus the unrestricted room (the only one for an object outside every grid).
+ */
+export function roomsSeeing(code: string | null): string[] {
+  const rooms = [UNRESTRICTED_ROOM]
+  if (code) for (let i = 1; i <= code.length; i++) rooms.push(scopeRoom(code.slice(0, i)))
+  return rooms
+}
 
 // Nothing is accepted from clients yet; each message added here gets a zod schema.
 export type ClientToServerEvents = Record<string, never>

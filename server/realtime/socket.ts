@@ -3,7 +3,7 @@ import { parse as parseCookie } from 'cookie'
 import { Server } from 'socket.io'
 import type { Logger } from '../log.ts'
 import { SESSION_COOKIE, tokenFrom, type Actor, type Sessions } from '../auth/sessions.ts'
-import { userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
+import { scopeRoom, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { actor: Actor }>
 
@@ -25,7 +25,7 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
   })
   io.on('connection', (socket) => {
     const actor = socket.data.actor
-    void socket.join([`scope:${actor.scopePrefix}`, userRoom(actor.userId)])
+    void socket.join([scopeRoom(actor.scopePrefix), userRoom(actor.userId), ...(actor.unrestricted ? [UNRESTRICTED_ROOM] : [])])
     socket.emit('hello', { serverTime: new Date().toISOString(), version: opts.version, user: actor.username })
   })
   return io

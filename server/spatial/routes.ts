@@ -1,14 +1,36 @@
 /**
- * GET /api/locate, /api/spatial/nearest, /api/spatial/around — any signed-in user, within
- * their scope (service.ts). Parameters: params.ts (400 naming the wrong one).
+ * GET /api/locate, /api/spatial/nearest, /api/spatial/around, POST /api/spatial/within and
+ * GET /api/stats/choropleth — any signed-in user, within their scope (service.ts, within.ts).
+ * Parameters: params.ts (400 naming the wrong one; 422 for a wrong /within body).
  */
 import Router from '@koa/router'
 import type { Db } from '../db/index.ts'
 import type { Actor } from '../auth/sessions.ts'
 import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
-import { AroundQuery, LocateQuery, NearestQuery } from './params.ts'
+import { AroundQuery, ChoroplethQuery, countVertices, LocateQuery, MAX_VERTICES, NearestQuery, WithinBody } from './params.ts'
 import { around, locate, nearest, withTimeout } from './service.ts'
+import { choropleth, within } from './within.ts'
+
+/** The /within body, checked: 413 past MAX_VERTICES (before anything else), else 422 naming the first few problems. */
+function parseWithin(body: unknown): WithinBody {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'expected a JSON object body (Content-Type: application/json)')
+  }
+  const b = body as { geometry?: { coordinates?: unknown }; line?: { coordinates?: unknown } }
+  const vertices = countVertices(b.geometry?.coordinates) + countVertices(b.line?.coordinates)
+  if (vertices > MAX_VERTICES) throw new HttpError(413, `the geometry has more than ${MAX_VERTICES} vertices; simplify it`)
+  const r = WithinBody.safeParse(body)
+  if (!r.success) {
+    const issues = r.error.issues
+    const shown = issues
+      .slice(0, 5)
+      .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+      .join('; ')
+    throw new HttpError(422, issues.length > 5 ? `${shown}; and ${issues.length - 5} more` : shown)
+  }
+  return r.data
+}
 
 export function spatialRoutes(opts: { db: Db }): Router {
   const r = new Router({ prefix: '/api' })
@@ -36,6 +58,21 @@ export function spatialRoutes(opts: { db: Db }): Router {
     const actor: Actor = ctx.state.actor
     ctx.set('Cache-Control', 'private, no-store')
     ctx.body = await withTimeout(opts.db, (q) => around(q, { lon, lat }, actor, radius))
+  })
+
+  r.post('/spatial/within', async (ctx) => {
+    const body = parseWithin(ctx.request.body)
+    const actor: Actor = ctx.state.actor
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = await withTimeout(opts.db, (q) => within(q, body, actor))
+  })
+
+  r.get('/stats/choropleth', async (ctx) => {
+    const { level, indicator } = parseParams(ChoroplethQuery, ctx.query)
+    const actor: Actor = ctx.state.actor
+    const values = await withTimeout(opts.db, (q) => choropleth(q, level, indicator, actor))
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = { level, indicator, values }
   })
 
   return r

@@ -1,0 +1,309 @@
+/**
+ * GET /api/openapi.json — the OpenAPI 3.0 description of the public API, written by hand as data
+ * (no generator). Public: it holds no data, and OGC clients (GDAL, QGIS) read it through the
+ * `service-desc` link of the /ogc landing page. Keep it in step with the routes
+ * (tests/integration/openapi.test.ts asks every path it lists).
+ */
+import Router from '@koa/router'
+import { version } from '../config.ts'
+import { CHORO_INDICATORS, CHORO_LEVELS, MAX_DISTANCE_M, MAX_VERTICES, WITHIN_LAYERS } from '../spatial/params.ts'
+
+export const OPENAPI_TYPE = 'application/vnd.oai.openapi+json;version=3.0'
+
+type Json = Record<string, unknown>
+
+const ref = (name: string) => ({ $ref: `#/components/${name}` })
+const json = (description: string, schema: Json = { type: 'object' }) => ({ description, content: { 'application/json': { schema } } })
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [
+      String(c),
+      ref(
+        `responses/${({ 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 413: 'TooLarge', 422: 'Invalid', 503: 'Timeout' } as Record<number, string>)[c]}`,
+      ),
+    ]),
+  )
+
+function query(name: string, description: string, schema: Json, required = false) {
+  return { name, in: 'query', required, description, schema }
+}
+function pathParam(name: string, description: string, schema: Json = { type: 'string' }) {
+  return { name, in: 'path', required: true, description, schema }
+}
+const lonLat = [
+  query('lon', 'longitude (WGS84)', { type: 'number', minimum: -180, maximum: 180 }, true),
+  query('lat', 'latitude (WGS84)', { type: 'number', minimum: -90, maximum: 90 }, true),
+]
+const LAYERS = ['workers', 'cameras', 'sensors', 'key_places', 'cases']
+
+const position = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 3 }
+const ring = { type: 'array', items: position, minItems: 4 }
+
+export const openApiDocument = {
+  openapi: '3.0.3',
+  info: {
+    title: 'OneGrid API',
+    version,
+    description:
+      'Grid-based city management (网格化管理): sessions, vector tiles and styles, OGC API – Features, spatial queries, statistics, import and export. ' +
+      'Every /api, /tiles and /ogc route except health, login and this document needs a session (cookie `onegrid_session` or `Authorization: Bearer`); ' +
+      'results are limited to the caller\'s scope. Errors are JSON `{ error: { code, message } }`.',
+  },
+  servers: [{ url: '/' }],
+  tags: [
+    { name: 'system' },
+    { name: 'auth' },
+    { name: 'tiles' },
+    { name: 'styles' },
+    { name: 'ogc', description: 'OGC API – Features Part 1 (GeoJSON)' },
+    { name: 'spatial' },
+    { name: 'stats' },
+    { name: 'data', description: 'import and export' },
+    { name: 'admin' },
+  ],
+  security: [{ session: [] }, { bearer: [] }],
+  paths: {
+    '/api/health': {
+      get: { tags: ['system'], summary: 'backend, PostGIS version, tile encoder, version', security: [], responses: { 200: json('the server is up') } },
+    },
+    '/api/openapi.json': {
+      get: { tags: ['system'], summary: 'this document', security: [], responses: { 200: { description: 'OpenAPI 3.0 document', content: { [OPENAPI_TYPE]: { schema: { type: 'object' } } } } } },
+    },
+    '/api/auth/login': {
+      post: {
+        tags: ['auth'],
+        summary: 'sign in; sets the session cookie',
+        security: [],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } },
+        },
+        responses: { 200: json('signed in: the user and the session expiry'), ...errors(400, 401, 422) },
+      },
+    },
+    '/api/auth/logout': { post: { tags: ['auth'], summary: 'end the session', responses: { 204: { description: 'signed out (the session, if any, is ended)' } } } },
+    '/api/auth/me': { get: { tags: ['auth'], summary: 'the signed-in user', responses: { 200: json('username, displayName, role, scope'), ...errors(401) } } },
+    '/tiles/catalog.json': { get: { tags: ['tiles'], summary: 'the layer catalog', responses: { 200: json('layers with their zoom ranges and fields'), ...errors(401) } } },
+    '/tiles/{layer}.json': {
+      get: { tags: ['tiles'], summary: 'TileJSON 3.0.0 of a layer', parameters: [pathParam('layer', 'a layer id of the catalog')], responses: { 200: json('TileJSON'), ...errors(401, 404) } },
+    },
+    '/tiles/{layer}/{z}/{x}/{y}.mvt': {
+      get: {
+        tags: ['tiles'],
+        summary: 'a vector tile (Mapbox Vector Tile) of a layer, within the caller\'s scope',
+        parameters: [
+          pathParam('layer', 'a layer id of the catalog'),
+          pathParam('z', 'zoom', { type: 'integer', minimum: 0 }),
+          pathParam('x', 'column', { type: 'integer', minimum: 0 }),
+          pathParam('y', 'row', { type: 'integer', minimum: 0 }),
+        ],
+        responses: {
+          200: { description: 'the tile', content: { 'application/vnd.mapbox-vector-tile': { schema: { type: 'string', format: 'binary' } } } },
+          204: { description: 'an empty tile' },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    '/styles/{name}.json': {
+      get: { tags: ['styles'], summary: 'a MapLibre style (our sources only)', security: [], parameters: [pathParam('name', 'style name, e.g. wall')], responses: { 200: json('MapLibre style'), ...errors(404) } },
+    },
+    '/ogc': { get: { tags: ['ogc'], summary: 'landing page', responses: { 200: json('links to the API definition, conformance and collections'), ...errors(401) } } },
+    '/ogc/conformance': { get: { tags: ['ogc'], summary: 'conformance classes', responses: { 200: json('conformsTo'), ...errors(401) } } },
+    '/ogc/collections': { get: { tags: ['ogc'], summary: 'the feature collections', responses: { 200: json('collections'), ...errors(401) } } },
+    '/ogc/collections/{collectionId}': {
+      get: { tags: ['ogc'], summary: 'one collection', parameters: [pathParam('collectionId', 'collection id')], responses: { 200: json('the collection'), ...errors(401, 404) } },
+    },
+    '/ogc/collections/{collectionId}/items': {
+      get: {
+        tags: ['ogc'],
+        summary: 'features of a collection (GeoJSON)',
+        parameters: [
+          pathParam('collectionId', 'collection id'),
+          query('limit', 'page size', { type: 'integer', minimum: 1 }),
+          query('offset', 'features to skip', { type: 'integer', minimum: 0 }),
+          { ...query('bbox', 'minLon,minLat,maxLon,maxLat', { type: 'array', items: { type: 'number' }, minItems: 4, maxItems: 4 }), style: 'form', explode: false },
+          query('datetime', 'an instant or interval (RFC 3339, `..` for open ends)', { type: 'string' }),
+        ],
+        responses: { 200: { description: 'a FeatureCollection', content: { 'application/geo+json': { schema: { type: 'object' } } } }, ...errors(400, 401, 404) },
+      },
+    },
+    '/ogc/collections/{collectionId}/items/{featureId}': {
+      get: {
+        tags: ['ogc'],
+        summary: 'one feature',
+        parameters: [pathParam('collectionId', 'collection id'), pathParam('featureId', 'feature id')],
+        responses: { 200: { description: 'a Feature', content: { 'application/geo+json': { schema: { type: 'object' } } } }, ...errors(401, 404) },
+      },
+    },
+    '/api/locate': {
+      get: {
+        tags: ['spatial'],
+        summary: 'the district, street, community and grid of a point, its team and party branch',
+        parameters: lonLat,
+        responses: { 200: json('the grid and its admin units'), ...errors(400, 401, 404, 503) },
+      },
+    },
+    '/api/spatial/nearest': {
+      get: {
+        tags: ['spatial'],
+        summary: 'the k nearest objects of a layer, with distances in metres',
+        parameters: [
+          ...lonLat,
+          query('layer', 'layer', { type: 'string', enum: LAYERS }, true),
+          query('k', 'how many', { type: 'integer', minimum: 1, maximum: 100, default: 10 }),
+          query('onDuty', 'on-duty workers only (layer=workers)', { type: 'boolean', default: false }),
+        ],
+        responses: { 200: json('a FeatureCollection'), ...errors(400, 401, 503) },
+      },
+    },
+    '/api/spatial/around': {
+      get: {
+        tags: ['spatial'],
+        summary: 'around an incident: grid and team, on-duty workers, cameras covering the point, sensors, key places, open cases',
+        parameters: [...lonLat, query('radius', 'metres', { type: 'number', exclusiveMinimum: true, minimum: 0, maximum: 5000, default: 300 })],
+        responses: { 200: json('lists of features'), ...errors(400, 401, 503) },
+      },
+    },
+    '/api/spatial/within': {
+      post: {
+        tags: ['spatial'],
+        summary: 'counts and first features of each layer inside a polygon, a circle or a buffered line',
+        description:
+          `Give exactly one of geometry (GeoJSON Polygon or MultiPolygon, closed rings, valid per ST_IsValid, at most ${MAX_VERTICES} vertices), ` +
+          `circle or line with buffer_m (metres, at most ${MAX_DISTANCE_M}). Latitudes within ±85°. Features are the first \`limit\` by id.`,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  geometry: {
+                    type: 'object',
+                    required: ['type', 'coordinates'],
+                    properties: {
+                      type: { type: 'string', enum: ['Polygon', 'MultiPolygon'] },
+                      coordinates: { oneOf: [{ type: 'array', items: ring }, { type: 'array', items: { type: 'array', items: ring } }] },
+                    },
+                  },
+                  circle: {
+                    type: 'object',
+                    required: ['lon', 'lat', 'radius_m'],
+                    properties: { lon: { type: 'number' }, lat: { type: 'number' }, radius_m: { type: 'number', maximum: MAX_DISTANCE_M } },
+                  },
+                  line: {
+                    type: 'object',
+                    required: ['type', 'coordinates'],
+                    properties: { type: { type: 'string', enum: ['LineString'] }, coordinates: { type: 'array', items: position, minItems: 2 } },
+                  },
+                  buffer_m: { type: 'number', maximum: MAX_DISTANCE_M },
+                  layers: { type: 'array', items: { type: 'string', enum: [...WITHIN_LAYERS] }, minItems: 1 },
+                  limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: json('{ counts: { layer: n }, features: { layer: [Feature] } }'), ...errors(400, 401, 413, 422, 503) },
+      },
+    },
+    '/api/stats/choropleth': {
+      get: {
+        tags: ['stats'],
+        summary: 'an indicator per unit of a level, for the units within the caller\'s scope',
+        parameters: [
+          query('level', 'unit level', { type: 'string', enum: [...CHORO_LEVELS] }, true),
+          query('indicator', 'what is counted', { type: 'string', enum: [...CHORO_INDICATORS] }, true),
+        ],
+        responses: { 200: json('{ level, indicator, values: [{ code, name, value }] }'), ...errors(400, 401, 503) },
+      },
+    },
+    '/api/import/layers': { get: { tags: ['data'], summary: 'what can be imported (admins)', responses: { 200: json('layers, formats, properties'), ...errors(401, 403) } } },
+    '/api/import/{layer}': {
+      post: {
+        tags: ['data'],
+        summary: 'import a GeoJSON or CSV file into a layer (admins); idempotent by external_id',
+        parameters: [
+          pathParam('layer', 'an importable layer'),
+          query('format', 'file format', { type: 'string', enum: ['geojson', 'csv'] }),
+          query('crs', 'coordinate system of the file', { type: 'string', enum: ['wgs84', 'gcj02'] }),
+          query('importId', 'client id to follow progress', { type: 'string' }),
+        ],
+        requestBody: {
+          required: true,
+          content: {
+            'application/geo+json': { schema: { type: 'object' } },
+            'application/json': { schema: { type: 'object' } },
+            'text/csv': { schema: { type: 'string' } },
+          },
+        },
+        responses: { 200: json('the import report'), ...errors(400, 401, 403, 404, 413, 422), 415: { description: 'unsupported content type' } },
+      },
+    },
+    '/api/export/{layer}.geojson': {
+      get: {
+        tags: ['data'],
+        summary: 'a layer as GeoJSON, within the caller\'s scope',
+        parameters: [pathParam('layer', 'an exportable layer')],
+        responses: { 200: { description: 'a FeatureCollection', content: { 'application/geo+json': { schema: { type: 'object' } } } }, ...errors(401, 404) },
+      },
+    },
+    '/api/export/{layer}.csv': {
+      get: {
+        tags: ['data'],
+        summary: 'a layer as CSV, within the caller\'s scope',
+        parameters: [pathParam('layer', 'an exportable layer')],
+        responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors(401, 404) },
+      },
+    },
+    '/api/admin/stats': { get: { tags: ['admin'], summary: 'counts per kind (admins)', responses: { 200: json('counts'), ...errors(401, 403) } } },
+    '/api/sensors/{id}': {
+      patch: {
+        tags: ['sensing'],
+        summary: "set a sensor's status (admins, dispatchers); the tiles around it are invalidated and screens told (tiles:invalidate)",
+        parameters: [pathParam('id', 'sensor id', { type: 'integer', minimum: 1 })],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['online', 'offline', 'alarm'] } } } } },
+        },
+        responses: { 200: json('the sensor'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      session: { type: 'apiKey', in: 'cookie', name: 'onegrid_session' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
+      },
+    },
+    responses: Object.fromEntries(
+      (
+        [
+          ['BadRequest', 'a parameter is missing or wrong (the message names it)'],
+          ['Unauthorized', 'not signed in'],
+          ['Forbidden', 'the role may not do this'],
+          ['NotFound', 'no such object, layer or collection'],
+          ['TooLarge', 'the request is too large'],
+          ['Invalid', 'the body is not valid (the message names each problem)'],
+          ['Timeout', 'the query took too long'],
+        ] as const
+      ).map(([name, description]) => [name, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]),
+    ),
+  },
+} as const
+
+export function openApiRoutes(): Router {
+  const r = new Router({ prefix: '/api' })
+  r.get('/openapi.json', (ctx) => {
+    ctx.type = OPENAPI_TYPE
+    ctx.set('Cache-Control', 'public, max-age=300')
+    ctx.body = JSON.stringify(openApiDocument)
+  })
+  return r
+}
