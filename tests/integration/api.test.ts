@@ -1,4 +1,6 @@
 import http from 'node:http'
+import { z } from 'zod'
+import { catalog } from '../../layers/index.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { io as connect } from 'socket.io-client'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
@@ -104,6 +106,30 @@ describe.each(backends())('API on $name', ({ name, databaseUrl }) => {
       expect(n).toBeLessThan(31.26)
       expect(tj.center).toHaveLength(3)
       expect(tj.attribution).toContain('OpenStreetMap')
+    })
+
+    // TileJSON 3.0.0 (github.com/mapbox/tilejson-spec/tree/master/3.0.0): required and typed fields.
+    const TileJson300 = z.object({
+      tilejson: z.literal('3.0.0'),
+      tiles: z.array(z.url()).min(1),
+      vector_layers: z.array(z.object({ id: z.string(), fields: z.record(z.string(), z.string()), minzoom: z.number().int().optional(), maxzoom: z.number().int().optional(), description: z.string().optional() })).min(1),
+      name: z.string().optional(),
+      description: z.string().optional(),
+      version: z.string().regex(/^\d+\.\d+\.\d+$/).optional(),
+      attribution: z.string().optional(),
+      scheme: z.enum(['xyz', 'tms']).optional(),
+      minzoom: z.number().int().min(0).max(30),
+      maxzoom: z.number().int().min(0).max(30),
+      bounds: z.tuple([z.number().min(-180), z.number().min(-90), z.number().max(180), z.number().max(90)]),
+      center: z.tuple([z.number(), z.number(), z.number()]),
+    })
+
+    it.each([...catalog.keys()])('serves TileJSON 3.0.0 for catalog layer %s', async (id) => {
+      const tj = await (await get(`/tiles/${id}.json`)).json()
+      const parsed = TileJson300.safeParse(tj)
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true)
+      expect(tj.vector_layers[0].id).toBe(id)
+      expect(tj.tiles[0]).toBe(`${s.url}/tiles/${id}/{z}/{x}/{y}.mvt`)
     })
 
     it('serves an MVT tile of grids with codes and properties', async () => {
