@@ -11,6 +11,7 @@ import { TileCoords } from './coords.ts'
 import type { TileEncoder } from './encoder.ts'
 import { boundsSql } from './sql.ts'
 import { tileJson, type Bounds } from './tilejson.ts'
+import { scopeFilter } from '../server/auth/scope.ts'
 
 export const MVT_TYPE = 'application/vnd.mapbox-vector-tile'
 
@@ -23,9 +24,6 @@ export interface TileRoutesOptions {
   /** Absolute base URL for tile URLs; defaults to the request's origin. */
   publicUrl?: string
 }
-
-/** What tiles filter by: the scope's code prefix, or null when the actor sees everything. */
-const askerScope = (actor: Actor) => (actor.unrestricted ? null : actor.scopePrefix)
 
 function layerOr404(id: string): LayerDef {
   const layer = catalog.get(id)
@@ -43,7 +41,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
   const boundsCache = new Map<string, { at: number; bounds: Bounds | null }>()
 
   async function layerBounds(layer: LayerDef, actor: Actor): Promise<Bounds | null> {
-    const scope = askerScope(actor)
+    const scope = scopeFilter(actor)
     const key = `${layer.id}:${scope}`
     const hit = boundsCache.get(key)
     if (hit && Date.now() - hit.at < 60_000) return hit.bounds
@@ -85,7 +83,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
       return
     }
     const actor: Actor = ctx.state.actor
-    const scope = layer.scopeColumn ? askerScope(actor) : null
+    const scope = layer.scopeColumn ? scopeFilter(actor) : null
     let cached = opts.cache?.get(layer.id, scope, z, x, y)
     ctx.set('X-Tile-Cache', cached ? 'hit' : 'miss')
     if (!cached) {

@@ -7,6 +7,7 @@ import type { Db } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 import type { Actor } from '../auth/sessions.ts'
 import { requireRole } from '../auth/routes.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 const sql = loadSql(new URL('./stats.sql', import.meta.url))
 
@@ -24,7 +25,7 @@ export interface Stats {
 }
 
 export async function loadStats(db: Db, actor: Pick<Actor, 'scopeCode' | 'scopePrefix' | 'unrestricted'>): Promise<Stats> {
-  const { rows } = await db.query<Record<string, number>>(sql.stats, [actor.unrestricted ? null : actor.scopePrefix])
+  const { rows } = await db.query<Record<string, number>>(sql.stats, [scopeFilter(actor)])
   const row = rows[0]
   const counts = Object.fromEntries(STAT_KINDS.map((k) => [k, Number(row[k])])) as Record<StatKind, number>
   const outsideGrids = Object.fromEntries(LOCATED_KINDS.map((k) => [k, Number(row[`${k}_outside`])])) as Record<LocatedKind, number>

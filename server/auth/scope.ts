@@ -14,3 +14,11 @@ export function scopePrefix(code: string): string {
 export function inScope(prefix: string, code: string): boolean {
   return code.startsWith(prefix)
 }
+
+/**
+ * The code prefix queries filter by for an asker, or null when the asker sees everything —
+ * including objects outside every grid (`scopeColumn LIKE prefix || '%'` unless null).
+ */
+export function scopeFilter(actor: { scopePrefix: string; unrestricted: boolean }): string | null {
+  return actor.unrestricted ? null : actor.scopePrefix
+}

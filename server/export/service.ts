@@ -14,6 +14,7 @@ import { stringify } from 'csv-stringify'
 import type { Db } from '../db/index.ts'
 import type { Actor } from '../auth/sessions.ts'
 import type { ExportLayer } from './layers.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 export const PAGE = 2000
 
@@ -53,7 +54,7 @@ interface PageRow {
 async function* pages(db: Db, layer: ExportLayer, format: ExportFormat, actor: Actor): AsyncGenerator<PageRow[]> {
   const sql = pageSql(layer, format)
   // An actor at the top of the hierarchy sees everything, objects outside every grid included.
-  const scoped: unknown[] = layer.scope === 'public' ? [] : [actor.unrestricted ? null : actor.scopePrefix]
+  const scoped: unknown[] = layer.scope === 'public' ? [] : [scopeFilter(actor)]
   let last: number | string | null = null
   for (;;) {
     const { rows }: { rows: PageRow[] } = await db.query<PageRow>(sql, [last, ...scoped])

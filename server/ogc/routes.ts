@@ -15,13 +15,13 @@
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { catalog, type LayerDef } from '../../layers/index.ts'
-import type { Actor } from '../auth/sessions.ts'
 import type { Db } from '../db/index.ts'
 import { baseUrl } from '../http/base-url.ts'
 import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
 import { DEFAULT_LIMIT, ItemsQuery, PlainQuery } from './params.ts'
 import { countQuery, extentQuery, geomTablesQuery, itemQuery, itemsQuery, type Bbox, type Query } from './sql.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 export const GEOJSON_TYPE = 'application/geo+json'
 const JSON_TYPE = 'application/json'
@@ -42,7 +42,6 @@ interface Link {
 }
 
 /** What features are filtered by: the scope's code prefix, or null when the actor sees everything (as tiles). */
-const askerScope = (actor: Actor) => (actor.unrestricted ? null : actor.scopePrefix)
 
 type Row = Record<string, unknown> & { '@id': number | string; '@geometry': unknown }
 
@@ -93,7 +92,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
 
   async function collection(ctx: Context, layer: LayerDef) {
     const self = `${root(ctx)}/collections/${layer.id}`
-    const bbox = await extent(layer, askerScope(ctx.state.actor))
+    const bbox = await extent(layer, scopeFilter(ctx.state.actor))
     return {
       id: layer.id,
       title: layer.title.en,
@@ -154,7 +153,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
     const query = parseParams(ItemsQuery, ctx.query)
     const limit = query.limit ?? DEFAULT_LIMIT
     const offset = query.offset ?? 0
-    const filter = { scope: askerScope(ctx.state.actor), bbox: query.bbox ?? null }
+    const filter = { scope: scopeFilter(ctx.state.actor), bbox: query.bbox ?? null }
     // query.datetime is validated and ignored: no catalog layer has a temporal extent.
     const [{ rows: counted }, { rows }] = await Promise.all([run<{ n: number }>(countQuery(layer, filter)), run<Row>(itemsQuery(layer, filter, { limit, offset }))])
     const numberMatched = Number(counted[0]?.n ?? 0)
@@ -192,7 +191,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
     const missing = () => new HttpError(404, `no feature "${fid}" in collection "${layer.id}"`)
     // Ids are integers (catalog: idColumn); anything else cannot name a feature.
     if (!/^\d{1,15}$/.test(fid)) throw missing()
-    const { rows } = await run<Row>(itemQuery(layer, Number(fid), askerScope(ctx.state.actor)))
+    const { rows } = await run<Row>(itemQuery(layer, Number(fid), scopeFilter(ctx.state.actor)))
     if (!rows[0]) throw missing()
     const collectionUrl = `${root(ctx)}/collections/${layer.id}`
     sendJson(

@@ -12,6 +12,7 @@ import { HttpError } from '../http/errors.ts'
 import { parseBody, parseParams } from '../http/validate.ts'
 import { requireRole } from '../auth/routes.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 export const SensorPatch = z.object({
   status: z.enum(['online', 'offline', 'alarm'], { error: 'status must be online, offline or alarm' }),
@@ -38,7 +39,7 @@ export function sensorRoutes(opts: { db: Db; tiles: TileInvalidator }): Router {
     const { id } = parseParams(SensorId, { id: ctx.params.id })
     const { status } = parseBody(SensorPatch, ctx.request.body)
     const actor: Actor = ctx.state.actor
-    const scope = actor.unrestricted ? null : actor.scopePrefix
+    const scope = scopeFilter(actor)
     const { rows } = await opts.db.query<SensorRow>(
       `UPDATE sensors s SET status = $3
          FROM (SELECT id, status FROM sensors WHERE id = $1 FOR UPDATE) old

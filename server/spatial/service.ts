@@ -11,6 +11,7 @@ import type { Db, Queryable } from '../db/index.ts'
 import type { Actor } from '../auth/sessions.ts'
 import { HttpError } from '../http/errors.ts'
 import type { SpatialLayer } from './params.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 type Scope = Pick<Actor, 'scopePrefix' | 'unrestricted'>
 
@@ -61,7 +62,7 @@ const SCOPE = `($4::text IS NULL OR t.grid_code LIKE $4::text || '%')`
 
 function baseParams(p: Point, scope: Scope): unknown[] {
   const lat3857 = Math.max(-MERCATOR_MAX_LAT, Math.min(MERCATOR_MAX_LAT, p.lat))
-  return [p.lon, p.lat, lat3857, scope.unrestricted ? null : scope.scopePrefix]
+  return [p.lon, p.lat, lat3857, scopeFilter(scope)]
 }
 
 /** EPSG:3857 units per ground metre at this latitude, with a margin (for index filters only). */
@@ -140,7 +141,7 @@ export async function locate(q: Queryable, p: Point, scope: Scope): Promise<Loca
       WHERE ST_Intersects(g.geom, ${PT}) AND ($3::text IS NULL OR g.code LIKE $3::text || '%')
       ORDER BY g.code
       LIMIT 1`,
-    [p.lon, p.lat, scope.unrestricted ? null : scope.scopePrefix],
+    [p.lon, p.lat, scopeFilter(scope)],
   )
   const g = rows[0]
   if (!g) return null

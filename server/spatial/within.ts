@@ -12,6 +12,7 @@ import type { Queryable } from '../db/index.ts'
 import type { Actor } from '../auth/sessions.ts'
 import { HttpError } from '../http/errors.ts'
 import { MAX_LAT, type ChoroIndicator, type ChoroLevel, type WithinBody, type WithinLayer, WITHIN_LAYERS } from './params.ts'
+import { scopeFilter } from '../auth/scope.ts'
 
 type Scope = Pick<Actor, 'scopePrefix' | 'unrestricted'>
 
@@ -106,7 +107,7 @@ export async function within(q: Queryable, body: WithinBody, scope: Scope): Prom
   const area = toArea(body)
   await checkArea(q, area)
   const layers = body.layers ? WITHIN_LAYERS.filter((l) => body.layers!.includes(l)) : [...WITHIN_LAYERS]
-  const params = [area.geojson, area.distance, scope.unrestricted ? null : scope.scopePrefix]
+  const params = [area.geojson, area.distance, scopeFilter(scope)]
   const result: WithinResult = { counts: {}, features: {} }
   // One connection (a transaction on postgres): one query after another.
   for (const layer of layers) {
