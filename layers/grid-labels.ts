@@ -32,7 +32,8 @@ export const gridLabels: LayerDef = {
         'text-max-width': 16,
         'text-padding': 4,
       },
-      paint: { 'text-color': '#d6ecff', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
+      // Dimmer than the community, street and district names (the labels layer, basemap.ts), which outrank it.
+      paint: { 'text-color': '#a9c1dc', 'text-halo-color': '#0a1626', 'text-halo-width': 1.2 },
       themePaint: {
         day: { 'text-color': '#1c2b3a', 'text-halo-color': '#ffffff' },
         contrast: { 'text-color': '#ffffff', 'text-halo-color': '#000000', 'text-halo-width': 2 },

@@ -269,3 +269,62 @@ ORDER BY id::bigint;
 UPDATE buildings b SET grid_code = g.code
 FROM grids g
 WHERE b.grid_code IS NULL AND ST_Intersects(g.geom, ST_PointOnSurface(b.geom));
+
+-- name: insert_landuse
+-- Land use (parks, grass, residential, commercial, pedestrian areas, …): the tile-clipped
+-- pieces of each OSM feature merged, polygons only (the layer's walls, fences, tree rows and
+-- label points are left out), clipped to the data's extent. Numbered largest first, so that in
+-- a tile (drawn in id order) a park inside a residential area is drawn over it.
+-- The pieces of one feature were simplified per tile and do not quite meet: a closing of
+-- 1.5e-5° (about 1.5 m; mitred, so corners stay square) seals the slits between them, and holes
+-- under 50 m² (the gaps' leftovers) are filled.
+WITH pieces AS (
+  SELECT id, p, ST_CollectionExtract(geom, 3) AS g
+  FROM osm WHERE layer = 'landuse' AND id IS NOT NULL AND ST_Dimension(geom) = 2
+), merged AS (
+  SELECT id, ST_Buffer(ST_Buffer(ST_Union(g), 1.5e-5, 'join=mitre'), -1.5e-5, 'join=mitre') AS g,
+         (array_agg(coalesce(p ->> 'name:zh', p ->> 'name') ORDER BY coalesce(p ->> 'name:zh', p ->> 'name') IS NULL, ST_Area(g) DESC))[1] AS name,
+         (array_agg(p ->> 'kind' ORDER BY ST_Area(g) DESC, p ->> 'kind'))[1] AS kind
+  FROM pieces GROUP BY id
+), sealed AS (
+  SELECT m.id, m.name, m.kind, ST_Multi(ST_CollectionExtract(ST_Intersection(ST_MakeValid(ST_Collect(
+           ST_MakePolygon(ST_ExteriorRing(d.geom), ARRAY(
+             SELECT ST_ExteriorRing(r.geom) FROM ST_DumpRings(d.geom) r
+             WHERE r.path[1] > 0 AND ST_Area(r.geom::geography) >= 50 ORDER BY r.path[1]))
+           ORDER BY d.path)), (SELECT geom FROM geo_extent)), 3)) AS geom
+  FROM merged m, ST_Dump(m.g) d
+  GROUP BY m.id, m.name, m.kind
+)
+INSERT INTO landuse (external_id, name, kind, geom)
+SELECT 'osm:' || id, name, kind, geom
+FROM sealed
+WHERE NOT ST_IsEmpty(geom) AND ST_Area(geom::geography) >= 1
+ORDER BY ST_Area(geom::geography) DESC, id;
+
+-- name: insert_place_labels
+-- Labels of the OSM places in the extent (neighbourhoods, localities: 十六铺, 城隍庙, …), name
+-- in Chinese where OSM has it, with the English name.
+INSERT INTO map_labels (external_id, name, name_en, kind, rank, geom)
+SELECT DISTINCT ON (id) 'osm:' || id, coalesce(p ->> 'name:zh', p ->> 'name'), p ->> 'name:en', 'place',
+       CASE p ->> 'kind' WHEN 'locality' THEN 4 ELSE 5 END, geom
+FROM osm
+WHERE layer = 'places' AND id IS NOT NULL AND p ->> 'kind' IN ('neighbourhood', 'locality')
+  AND coalesce(p ->> 'name:zh', p ->> 'name') IS NOT NULL AND ST_GeometryType(geom) = 'ST_Point'
+  AND ST_Intersects(geom, (SELECT geom FROM geo_extent))
+ORDER BY id;
+
+-- name: insert_unit_labels
+-- One label per district, street and community: the centre of the largest circle inside the
+-- unit's land (the unit itself when it is all water), so the label sits inside even an
+-- odd-shaped unit and not in the river. Rank: districts 1, streets 2, communities 3.
+WITH u AS (
+  SELECT a.code, a.name, a.level, a.geom,
+         ST_CollectionExtract(ST_Difference(a.geom, w.geom), 3) AS land
+  FROM admin_units a LEFT JOIN geo_water w ON w.geom IS NOT NULL
+  WHERE a.level IN ('district', 'street', 'community') AND a.geom IS NOT NULL
+)
+INSERT INTO map_labels (external_id, name, kind, rank, unit_code, geom)
+SELECT 'admin:' || code, name, level, CASE level WHEN 'district' THEN 1 WHEN 'street' THEN 2 ELSE 3 END, code,
+       (ST_MaximumInscribedCircle(CASE WHEN land IS NULL OR ST_IsEmpty(land) THEN geom ELSE land END)).center
+FROM u
+ORDER BY 4, code;

@@ -1,10 +1,11 @@
 /**
  * Seeds the demo city's geography from the real data in seed/realdata: districts from the real
  * OSM district boundary lines, real streets (cn-codes), generated communities and unit grids
- * made of whole road blocks, plus the OSM roads, water and buildings (geography.sql says how).
+ * made of whole road blocks, plus the OSM roads, water, buildings and land use, and the map
+ * labels of the units and the OSM places (geography.sql says how).
  */
 import fs from 'node:fs'
-import type { Db } from '../db/index.ts'
+import type { Db, Queryable } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 
 const sql = loadSql(new URL('./geography.sql', import.meta.url))
@@ -34,6 +35,27 @@ export interface GeographyCounts {
   roads: number
   water: number
   buildings: number
+  landuse: number
+  labels: number
+}
+
+/** The OSM layers the base map needs after the units exist, when `osm` is not loaded yet. */
+const BASEMAP_LAYERS = ['earth', 'water', 'landuse', 'places']
+
+/**
+ * Land use and map labels (needs the admin units, the `osm` temp table and geo_extent). Also
+ * run on its own for a database seeded before the base map had them (loadOsm = true).
+ */
+async function seedBasemap(tx: Queryable, loadOsm: boolean): Promise<void> {
+  if (loadOsm) {
+    await tx.query(sql.create_osm)
+    for (const layer of BASEMAP_LAYERS) await tx.query(sql.insert_osm, [layer, osm(layer)])
+    await tx.query(sql.create_extent)
+    await tx.query(sql.create_water)
+  }
+  await tx.query(sql.insert_landuse)
+  await tx.query(sql.insert_unit_labels)
+  await tx.query(sql.insert_place_labels)
 }
 
 export async function seedGeography(db: Db, log: (msg: string) => void = () => {}): Promise<GeographyCounts | null> {
@@ -45,15 +67,25 @@ export async function seedGeography(db: Db, log: (msg: string) => void = () => {
   return db.transaction(async (tx) => {
     // Several processes may start at once on an empty database: one seeds, the others find it done.
     await tx.query('SELECT pg_advisory_xact_lock(7142002)')
-    const done = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM admin_units')
-    if (done.rows[0].n > 0) return null
+    const done = await tx.query<{ units: number; basemap: number }>(
+      `SELECT (SELECT count(*)::int FROM admin_units) AS units,
+              (SELECT count(*)::int FROM landuse) + (SELECT count(*)::int FROM map_labels) AS basemap`,
+    )
+    if (done.rows[0].units > 0) {
+      // Seeded before land use and labels existed: add them, leave the rest as it is.
+      if (done.rows[0].basemap === 0) {
+        await seedBasemap(tx, true)
+        log('geography: added land use and map labels')
+      }
+      return null
+    }
     let t = Date.now()
     const step = (what: string) => {
       log(`geography: ${what} (${Date.now() - t} ms)`)
       t = Date.now()
     }
     await tx.query(sql.create_osm)
-    for (const layer of ['earth', 'boundaries', 'water', 'roads', 'buildings']) await tx.query(sql.insert_osm, [layer, osm(layer)])
+    for (const layer of ['earth', 'boundaries', 'water', 'roads', 'buildings', 'landuse', 'places']) await tx.query(sql.insert_osm, [layer, osm(layer)])
     step('loaded OSM')
     await tx.query(sql.create_extent)
     await tx.query(sql.create_districts, [JSON.stringify(districtCodeByName)])
@@ -93,6 +125,8 @@ export async function seedGeography(db: Db, log: (msg: string) => void = () => {
     await tx.query(sql.insert_buildings)
     await tx.query(sql.assign_building_grids)
     step('roads, water, buildings')
+    await seedBasemap(tx, false)
+    step('land use and labels')
     const c = await tx.query<GeographyCounts>(`SELECT
       (SELECT count(*)::int FROM admin_units WHERE level = 'district') AS districts,
       (SELECT count(*)::int FROM admin_units WHERE level = 'street') AS streets,
@@ -100,7 +134,9 @@ export async function seedGeography(db: Db, log: (msg: string) => void = () => {
       (SELECT count(*)::int FROM grids) AS grids,
       (SELECT count(*)::int FROM roads) AS roads,
       (SELECT count(*)::int FROM water) AS water,
-      (SELECT count(*)::int FROM buildings) AS buildings`)
+      (SELECT count(*)::int FROM buildings) AS buildings,
+      (SELECT count(*)::int FROM landuse) AS landuse,
+      (SELECT count(*)::int FROM map_labels) AS labels`)
     return c.rows[0]
   })
 }

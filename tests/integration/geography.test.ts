@@ -23,7 +23,10 @@ const streetNames = new Map(
 export const GEOGRAPHY_CHECKSUM = `SELECT md5(
   (SELECT string_agg(code || '|' || level || '|' || name || '|' || coalesce(parent_code, '') || '|' || md5(ST_AsBinary(ST_SnapToGrid(geom, 1e-9))), ',' ORDER BY code) FROM admin_units) ||
   (SELECT string_agg(code || '|' || name || '|' || area_m2 || '|' || md5(ST_AsBinary(ST_SnapToGrid(geom, 1e-9))), ',' ORDER BY code) FROM grids) ||
-  (SELECT string_agg(external_id || '|' || height_m || '|' || coalesce(grid_code, ''), ',' ORDER BY external_id) FROM buildings)) AS sum`
+  (SELECT string_agg(external_id || '|' || height_m || '|' || coalesce(grid_code, ''), ',' ORDER BY external_id) FROM buildings) ||
+  (SELECT string_agg(id || '|' || external_id || '|' || kind || '|' || md5(ST_AsBinary(ST_SnapToGrid(geom, 1e-9))), ',' ORDER BY id) FROM landuse) ||
+  (SELECT string_agg(id || '|' || external_id || '|' || name || '|' || rank || '|' || ST_AsText(ST_SnapToGrid(geom, 1e-9)), ',' ORDER BY id) FROM map_labels) ||
+  (SELECT string_agg(id || '|' || code, ',' ORDER BY id) FROM admin_units)) AS sum`
 
 describe.each<'embedded' | 'postgres'>(['embedded', ...(process.env.TEST_DATABASE_URL ? ['postgres' as const] : [])])('demo geography on %s', (backend) => {
   let fresh: FreshDatabase
@@ -115,6 +118,69 @@ describe.each<'embedded' | 'postgres'>(['embedded', ...(process.env.TEST_DATABAS
       if (rowB < rowA || (rowB === rowA && b.x < a.x)) bad++
     }
     expect(bad).toBe(0)
+  })
+
+  it('has OSM land use: valid polygons merged by OSM id, inside the demo area, parks and homes among them', async () => {
+    const r = await one<{ n: number; invalid: number; not_polygonal: number; outside: number; dup: number; green: number; residential: number }>(`
+      SELECT count(*)::int AS n,
+             count(*) FILTER (WHERE NOT ST_IsValid(geom) OR ST_IsEmpty(geom))::int AS invalid,
+             count(*) FILTER (WHERE GeometryType(geom) <> 'MULTIPOLYGON' OR ST_Area(geom::geography) < 1)::int AS not_polygonal,
+             count(*) FILTER (WHERE NOT ST_CoveredBy(geom, (SELECT ST_Buffer(ST_Envelope(ST_Collect(g.geom)), 1e-9) FROM grids g)))::int AS outside,
+             (count(*) - count(DISTINCT external_id))::int AS dup,
+             count(*) FILTER (WHERE kind IN ('park', 'grass', 'garden'))::int AS green,
+             count(*) FILTER (WHERE kind = 'residential')::int AS residential
+      FROM landuse`)
+    expect(r.n).toBeGreaterThan(50)
+    expect(r.invalid).toBe(0)
+    expect(r.not_polygonal).toBe(0)
+    expect(r.outside).toBe(0)
+    expect(r.dup).toBe(0)
+    expect(r.green).toBeGreaterThan(0)
+    expect(r.residential).toBeGreaterThan(0)
+    // Merged: no OSM feature is split into its tile pieces (the source has 78 ids in several pieces).
+    const split = await one<{ n: number }>(`SELECT count(*)::int AS n FROM landuse WHERE external_id !~ '^osm:-?[0-9]+$'`)
+    expect(split.n).toBe(0)
+  })
+
+  it('labels every district, street and community once, at a point inside it and on land where it has land', async () => {
+    const r = await one<{ units: number; labelled: number; outside: number; in_water: number; ranked: number }>(`
+      SELECT (SELECT count(*)::int FROM admin_units WHERE level IN ('district', 'street', 'community')) AS units,
+             count(DISTINCT l.unit_code)::int AS labelled,
+             count(*) FILTER (WHERE NOT ST_Intersects(u.geom, l.geom))::int AS outside,
+             count(*) FILTER (WHERE EXISTS (SELECT 1 FROM water w WHERE w.kind IN ('water', 'riverbank') AND ST_Contains(w.geom, l.geom))
+                               AND ST_Area(ST_Difference(u.geom, (SELECT ST_Union(geom) FROM water WHERE kind IN ('water', 'riverbank')))::geography) > 1000)::int AS in_water,
+             count(*) FILTER (WHERE l.rank = CASE u.level WHEN 'district' THEN 1 WHEN 'street' THEN 2 ELSE 3 END AND l.kind = u.level AND l.name = u.name)::int AS ranked
+      FROM map_labels l JOIN admin_units u ON u.code = l.unit_code`)
+    expect(r.units).toBeGreaterThan(20)
+    expect(r.labelled).toBe(r.units)
+    expect(r.outside).toBe(0)
+    expect(r.in_water).toBe(0)
+    expect(r.ranked).toBe(r.units)
+    const dup = await one<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT unit_code FROM map_labels WHERE unit_code IS NOT NULL GROUP BY 1 HAVING count(*) > 1) d`)
+    expect(dup.n).toBe(0)
+  })
+
+  it('labels the OSM places in the demo area, localities in Chinese with their English names', async () => {
+    const rows = await db.query<{ name: string; name_en: string | null; rank: number }>(`SELECT name, name_en, rank FROM map_labels WHERE kind = 'place' ORDER BY rank, name`)
+    expect(rows.rows.length).toBeGreaterThanOrEqual(4)
+    expect(rows.rows).toEqual(expect.arrayContaining([{ name: '城隍庙', name_en: 'Chenghuangmiao', rank: 4 }, { name: '十六铺', name_en: 'Shiliupu', rank: 4 }]))
+    // Units rank before places: a district, street or community name wins a collision.
+    const order = await one<{ worst_unit: number; best_place: number }>(
+      `SELECT (SELECT max(rank) FROM map_labels WHERE kind <> 'place') AS worst_unit, (SELECT min(rank) FROM map_labels WHERE kind = 'place') AS best_place`,
+    )
+    expect(order.worst_unit).toBeLessThan(order.best_place)
+  })
+
+  it('serves each admin level through its view, with an integer id per unit', async () => {
+    const r = await one<{ d: number; s: number; c: number; ids: number; units: number }>(`
+      SELECT (SELECT count(*)::int FROM admin_districts) AS d, (SELECT count(*)::int FROM admin_streets) AS s,
+             (SELECT count(*)::int FROM admin_communities) AS c,
+             (SELECT count(DISTINCT id)::int FROM admin_units) AS ids, (SELECT count(*)::int FROM admin_units) AS units`)
+    const levels = await db.query<{ level: string; n: number }>(`SELECT level, count(*)::int AS n FROM admin_units GROUP BY level`)
+    const n = Object.fromEntries(levels.rows.map((x) => [x.level, x.n]))
+    expect([r.d, r.s, r.c]).toEqual([n.district, n.street, n.community])
+    expect(r.c).toBeGreaterThan(0)
+    expect(r.ids).toBe(r.units)
   })
 
   it('seeding again is a no-op', async () => {
