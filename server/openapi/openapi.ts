@@ -107,6 +107,13 @@ export const openApiDocument = {
     '/styles/{name}.json': {
       get: { tags: ['styles'], summary: 'a MapLibre style (our sources only)', security: [], parameters: [pathParam('name', 'style name, e.g. wall')], responses: { 200: json('MapLibre style'), ...errors(404) } },
     },
+    '/styles/sprite.json': { get: { tags: ['styles'], summary: 'the styles’ sprite index (pixel ratio 1)', security: [], responses: { 200: json('MapLibre sprite index') } } },
+    '/styles/sprite.png': { get: { tags: ['styles'], summary: 'the styles’ sprite sheet (pixel ratio 1)', security: [], responses: { 200: { description: 'the sprite sheet', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } } } } },
+    '/styles/sprite@2x.json': { get: { tags: ['styles'], summary: 'the styles’ sprite index (pixel ratio 2)', security: [], responses: { 200: json('MapLibre sprite index') } } },
+    '/styles/sprite@2x.png': { get: { tags: ['styles'], summary: 'the styles’ sprite sheet (pixel ratio 2)', security: [], responses: { 200: { description: 'the sprite sheet', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } } } } },
+    '/styles/echarts/{name}.json': {
+      get: { tags: ['styles'], summary: 'the ECharts theme matching a style', security: [], parameters: [pathParam('name', 'style name: night, day or contrast')], responses: { 200: json('ECharts theme'), ...errors(404) } },
+    },
     '/ogc': { get: { tags: ['ogc'], summary: 'landing page', responses: { 200: json('links to the API definition, conformance and collections'), ...errors(401) } } },
     '/ogc/conformance': { get: { tags: ['ogc'], summary: 'conformance classes', responses: { 200: json('conformsTo'), ...errors(401) } } },
     '/ogc/collections': { get: { tags: ['ogc'], summary: 'the feature collections', responses: { 200: json('collections'), ...errors(401) } } },
