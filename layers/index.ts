@@ -1,11 +1,12 @@
-import { buildings, roads, water } from './basemap.ts'
+import { communities, districts, streets } from './admin.ts'
+import { buildings, labels, landuse, roads, water } from './basemap.ts'
 import { gridLabels } from './grid-labels.ts'
 import { grids } from './grids.ts'
-import { cameras, cases, keyPlaces, parts, sensors, workers } from './objects.ts'
-import type { LayerDef } from './types.ts'
+import { cameras, caseHeat, cases, keyPlaces, parts, sensors, workers } from './objects.ts'
+import type { LayerDef, PropertyType } from './types.ts'
 
-export type { LayerDef, PropertyType, Slot, StyleLayer, ThemeName } from './types.ts'
-export { SLOTS, THEME_NAMES } from './types.ts'
+export type { Aggregation, DeckRenderer, LayerDef, PropertyType, Role, Slot, StyleLayer, ThemeName } from './types.ts'
+export { ROLES, SLOTS, THEME_NAMES } from './types.ts'
 
 /** Ids that name routes of their own and so can never be layer ids. */
 export const RESERVED_IDS = new Set(['catalog', 'health', 'metrics'])
@@ -21,10 +22,37 @@ export function validateLayer(def: LayerDef): string[] {
     if (!IDENT.test(ident)) errors.push(`layer ${def.id}: "${ident}" is not a plain SQL identifier`)
   }
   if (def.minzoom < 0 || def.maxzoom > 22 || def.minzoom > def.maxzoom) errors.push(`layer ${def.id}: bad zoom range`)
+  const agg = def.aggregate
+  if (agg) {
+    if (def.geometryType !== 'point') errors.push(`layer ${def.id}: only point layers can be aggregated`)
+    if (!IDENT.test(agg.statusColumn)) errors.push(`layer ${def.id}: "${agg.statusColumn}" is not a plain SQL identifier`)
+    for (const s of agg.statuses) if (!/^[a-z][a-z0-9_]*$/.test(s)) errors.push(`layer ${def.id}: status "${s}" must be lower-case letters, digits and _`)
+    if (!Number.isInteger(agg.cell) || agg.cell <= 0 || 4096 % agg.cell !== 0) errors.push(`layer ${def.id}: aggregate cell ${agg.cell} must divide 4096`)
+    for (const p of Object.keys(aggregateProperties(def))) if (p in def.properties) errors.push(`layer ${def.id}: property "${p}" is an aggregate field`)
+  }
   for (const l of def.style) {
     if (!l.id.startsWith(`${def.id}-`)) errors.push(`layer ${def.id}: style layer "${l.id}" must start with "${def.id}-"`)
   }
   return errors
+}
+
+/** The fields an aggregated tile's cells carry (empty for a layer without aggregation). */
+export function aggregateProperties(def: LayerDef): Record<string, PropertyType> {
+  if (!def.aggregate) return {}
+  const fields: Record<string, PropertyType> = { count: 'number' }
+  for (const s of def.aggregate.statuses) fields[`n_${s}`] = 'number'
+  fields.top_status = 'string'
+  return fields
+}
+
+/** Every field a tile of the layer may carry: the features' properties, then the cells' counts. */
+export function tileProperties(def: LayerDef): Record<string, PropertyType> {
+  return { ...def.properties, ...aggregateProperties(def) }
+}
+
+/** Whether a user with this role may see the layer at all (scope then filters its features). */
+export function visibleTo(def: LayerDef, role: string | undefined): boolean {
+  return !def.roles || (role !== undefined && (def.roles as readonly string[]).includes(role))
 }
 
 function buildCatalog(defs: LayerDef[]): ReadonlyMap<string, LayerDef> {
@@ -39,4 +67,4 @@ function buildCatalog(defs: LayerDef[]): ReadonlyMap<string, LayerDef> {
 }
 
 /** The layer catalog; within a style slot, drawing order is catalog order (bottom first). */
-export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([water, roads, grids, buildings, parts, keyPlaces, cases, cameras, sensors, workers, gridLabels])
+export const catalog: ReadonlyMap<string, LayerDef> = buildCatalog([water, landuse, roads, grids, districts, streets, communities, buildings, parts, keyPlaces, cases, caseHeat, cameras, sensors, workers, gridLabels, labels])

@@ -32,6 +32,37 @@ export type StyleLayer = DistributiveOmit<LayerSpecification, 'source' | 'source
 /** Omit applied to each member of a union (a plain Omit keeps only the keys all members share). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
+/** The roles of users (users.role). */
+export const ROLES = ['admin', 'security_admin', 'auditor', 'dispatcher', 'leader', 'supervisor', 'worker', 'wall'] as const
+export type Role = (typeof ROLES)[number]
+
+/**
+ * Server-side aggregation of a point layer: the tile then holds one point per cell of a square
+ * grid (aligned to the tile, so a cell lies in exactly one tile) at the mean position of the
+ * cell's features, carrying `count`, `n_<status>` per status and `top_status` (the worst status
+ * present) — counts, so nothing is dropped, an alarm least of all.
+ */
+export interface Aggregation {
+  /** Below this zoom every tile is aggregated; from it on, only a tile that would hold more than featureLimit features. */
+  belowZoom: number
+  /** Cell edge in tile-extent units; divides 4096 (256 → 16 × 16 cells per tile). */
+  cell: number
+  /** Column counted by value. */
+  statusColumn: string
+  /** The values counted, worst first (`top_status` is the first one present; anything else counts in `count` only). */
+  statuses: readonly string[]
+}
+
+/**
+ * Drawn by deck.gl in the web as well as by the style (web/map/deckRenderers.ts has one
+ * renderer per kind): `fov-cones` draws each camera's field of view — heading, angle, range —
+ * as a sector from the layer's OGC items in view, from `minzoom` on.
+ */
+export interface DeckRenderer {
+  kind: 'fov-cones'
+  minzoom: number
+}
+
 export interface LayerDef {
   id: string
   title: { 'zh-CN': string; en: string }
@@ -52,7 +83,7 @@ export interface LayerDef {
   scopeColumn: string | null
   minzoom: number
   maxzoom: number
-  /** At most this many features in one tile. */
+  /** At most this many features in one tile: a denser tile is aggregated (layers with `aggregate`) or cut there (others). */
   featureLimit: number
   /** Clip buffer around the tile, in tile-extent units. */
   buffer: number
@@ -61,4 +92,14 @@ export interface LayerDef {
   style: StyleLayer[]
   /** Socket event names that update this layer live. */
   realtime: string[]
+  /** Low-zoom (and too-dense) tiles of a point layer become counts by status; see Aggregation. */
+  aggregate?: Aggregation
+  /** Off until switched on in the legend (style `visibility: none`): detail that would crowd the wall. */
+  hidden?: true
+  /** An extra deck.gl rendering in the web (see DeckRenderer). */
+  deck?: DeckRenderer
+  /** Roles that may see the layer; absent = every role. */
+  roles?: readonly Role[]
+  /** false: not an OGC API collection (a derived view of another layer's features). */
+  ogc?: false
 }

@@ -14,11 +14,11 @@ function newestMtime(dir: string): number {
 
 /**
  * Builds the web app into dist/web when it is missing or older than its sources (web/,
- * layers/, vite.config.ts). Returns false when the build failed (vite printed why).
+ * layers/ and styles/, which it imports, and vite.config.ts). Returns false when the build failed (vite printed why).
  */
 export function ensureWebBuilt(log: (msg: string) => void = console.log): boolean {
   const index = path.join(projectRoot, 'dist', 'web', 'index.html')
-  const sources = [path.join(projectRoot, 'web'), path.join(projectRoot, 'layers')]
+  const sources = ['web', 'layers', 'styles'].map((d) => path.join(projectRoot, d))
   const built = fs.existsSync(index) ? fs.statSync(index).mtimeMs : 0
   const stale =
     !built || sources.some((d) => newestMtime(d) > built) || fs.statSync(path.join(projectRoot, 'vite.config.ts')).mtimeMs > built

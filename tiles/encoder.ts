@@ -6,7 +6,7 @@
 import type { GeoJSONVTFeature, GeoJSONVTTile } from '@maplibre/geojson-vt'
 import { fromGeojsonVt } from '@maplibre/vt-pbf'
 import type { Queryable } from '../server/db/index.ts'
-import type { LayerDef } from '../layers/index.ts'
+import { tileProperties, type LayerDef } from '../layers/index.ts'
 import { EXTENT, jsTileSql, nativeTileSql } from './sql.ts'
 
 export interface TileRequest {
@@ -73,10 +73,11 @@ export function jsEncoder(db: Queryable): TileEncoder {
       if (!sql) sqlCache.set(layer.id, (sql = jsTileSql(layer)))
       const { rows } = await db.query<Record<string, unknown> & { id: number; geom: string }>(sql, params(layer, req))
       if (rows.length === 0) return Buffer.alloc(0)
+      const fields = Object.keys(tileProperties(layer))
       const features: GeoJSONVTFeature[] = []
       for (const row of rows) {
         const tags: Record<string, unknown> = {}
-        for (const p of Object.keys(layer.properties)) if (row[p] !== null && row[p] !== undefined) tags[p] = row[p]
+        for (const p of fields) if (row[p] !== null && row[p] !== undefined) tags[p] = row[p]
         const f = toVtFeature(row.id, tags, JSON.parse(row.geom) as GeoJsonGeometry)
         if (f && f.geometry.length > 0) features.push(f)
       }

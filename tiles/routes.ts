@@ -1,6 +1,6 @@
 import Router from '@koa/router'
 import type { Context } from 'koa'
-import { catalog, type LayerDef } from '../layers/index.ts'
+import { catalog, visibleTo, type LayerDef } from '../layers/index.ts'
 import type { Db } from '../server/db/index.ts'
 import { baseUrl } from '../server/http/base-url.ts'
 import { HttpError } from '../server/http/errors.ts'
@@ -25,15 +25,36 @@ export interface TileRoutesOptions {
   publicUrl?: string
 }
 
-function layerOr404(id: string): LayerDef {
+/** At most this many layers in one composite tile request. */
+export const MAX_COMPOSITE = 16
+
+/** The layer, if it exists (404) and the actor's role may see it (403). */
+function layerFor(id: string, actor: Actor): LayerDef {
   const layer = catalog.get(id)
   if (!layer) throw new HttpError(404, `unknown layer "${id}"; see /tiles/catalog.json`)
+  if (!visibleTo(layer, actor.role)) throw new HttpError(403, `layer "${id}" is not shown to ${actor.role} users`)
   return layer
 }
 
+/** "a,b,c" → the layers, in order; each named once. */
+function layersFor(ids: string, actor: Actor): LayerDef[] {
+  const list = ids.split(',')
+  if (list.length > MAX_COMPOSITE) throw new HttpError(400, `at most ${MAX_COMPOSITE} layers in one tile request, got ${list.length}`)
+  if (new Set(list).size !== list.length) throw new HttpError(400, `a layer is named twice in "${ids}"`)
+  return list.map((id) => layerFor(id, actor))
+}
+
 /**
- * /tiles/catalog.json, /tiles/{layer}.json (TileJSON 3.0.0), /tiles/{layer}/{z}/{x}/{y}.mvt.
- * Tiles carry only what the asker's scope may see, so they are `private`.
+ * Base layers that hold nothing scoped (roads, water, boundaries) are the same for everyone and
+ * may sit in shared caches; anything scoped is private to the asker.
+ */
+const cacheControl = (layers: LayerDef[]) => (layers.some((l) => l.scopeColumn) ? 'private, max-age=30' : 'public, max-age=300')
+
+/**
+ * /tiles/catalog.json, /tiles/{layer}.json (TileJSON 3.0.0), /tiles/{layer}/{z}/{x}/{y}.mvt and
+ * the composite /tiles/{a},{b},…/{z}/{x}/{y}.mvt (one MVT holding each layer: an MVT is a list of
+ * layers, so the encoded tiles are concatenated). Layers a role may not see are left out of the
+ * catalog and answer 403; scoped tiles carry only what the asker's scope may see and are `private`.
  */
 export function tileRoutes(opts: TileRoutesOptions): Router {
   const r = new Router({ prefix: '/tiles' })
@@ -53,8 +74,9 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
   }
 
   r.get('/catalog.json', (ctx) => {
+    const role = (ctx.state.actor as Actor).role
     ctx.body = {
-      layers: [...catalog.values()].map((l) => ({
+      layers: [...catalog.values()].filter((l) => visibleTo(l, role)).map((l) => ({
         id: l.id,
         title: l.title,
         group: l.group,
@@ -62,42 +84,47 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
         minzoom: l.minzoom,
         maxzoom: l.maxzoom,
         realtime: l.realtime,
+        aggregated: l.aggregate ? { belowZoom: l.aggregate.belowZoom, statuses: l.aggregate.statuses } : null,
+        deck: l.deck ?? null,
         tilejson: `${base(ctx)}/tiles/${l.id}.json`,
       })),
     }
   })
 
   r.get('/:layer.json', async (ctx) => {
-    const layer = layerOr404(ctx.params.layer)
+    const layer = layerFor(ctx.params.layer, ctx.state.actor)
     ctx.body = tileJson(layer, base(ctx), await layerBounds(layer, ctx.state.actor), opts.version)
     ctx.set('Cache-Control', 'private, max-age=60')
   })
 
-  r.get('/:layer/:z/:x/:y.mvt', async (ctx) => {
-    const layer = layerOr404(ctx.params.layer)
-    const { z, x, y } = parseParams(TileCoords, { z: ctx.params.z, x: ctx.params.x, y: ctx.params.y })
-    ctx.set('Cache-Control', 'private, max-age=30')
-    ctx.vary('Cookie')
-    if (z < layer.minzoom || z > layer.maxzoom) {
-      ctx.status = 204
-      return
-    }
-    const actor: Actor = ctx.state.actor
+  /** One layer's tile for the asker: from the cache, or encoded (and cached). Empty bytes = no features. */
+  async function tileOf(layer: LayerDef, actor: Actor, z: number, x: number, y: number): Promise<{ bytes: Buffer; etag: string | null; hit: boolean }> {
+    if (z < layer.minzoom || z > layer.maxzoom) return { bytes: Buffer.alloc(0), etag: null, hit: true }
     const scope = layer.scopeColumn ? scopeFilter(actor) : null
-    let cached = opts.cache?.get(layer.id, scope, z, x, y)
-    ctx.set('X-Tile-Cache', cached ? 'hit' : 'miss')
-    if (!cached) {
-      const generation = opts.cache?.generation(layer.id)
-      const bytes = await opts.encoder.encode(layer, { z, x, y, scopePrefix: scope })
-      cached = { bytes, etag: etagOf(bytes) }
-      opts.cache?.set(layer.id, scope, z, x, y, cached, generation)
-    }
-    const { bytes: tile, etag } = cached
-    if (tile.length === 0 || !etag) {
+    const cached = opts.cache?.get(layer.id, scope, z, x, y)
+    if (cached) return { ...cached, hit: true }
+    const generation = opts.cache?.generation(layer.id)
+    const bytes = await opts.encoder.encode(layer, { z, x, y, scopePrefix: scope })
+    const fresh = { bytes, etag: etagOf(bytes) }
+    opts.cache?.set(layer.id, scope, z, x, y, fresh, generation)
+    return { ...fresh, hit: false }
+  }
+
+  r.get('/:layers/:z/:x/:y.mvt', async (ctx) => {
+    const actor: Actor = ctx.state.actor
+    const layers = layersFor(ctx.params.layers, actor)
+    const { z, x, y } = parseParams(TileCoords, { z: ctx.params.z, x: ctx.params.x, y: ctx.params.y })
+    ctx.set('Cache-Control', cacheControl(layers))
+    if (layers.some((l) => l.scopeColumn)) ctx.vary('Cookie')
+    const parts = await Promise.all(layers.map((l) => tileOf(l, actor, z, x, y)))
+    ctx.set('X-Tile-Cache', parts.every((p) => p.hit) ? 'hit' : 'miss')
+    const filled = parts.filter((p) => p.bytes.length > 0)
+    if (filled.length === 0) {
       ctx.status = 204
       return
     }
-    ctx.set('ETag', etag)
+    const tile = filled.length === 1 ? filled[0].bytes : Buffer.concat(filled.map((p) => p.bytes))
+    ctx.set('ETag', filled.length === 1 ? filled[0].etag! : etagOf(tile)!)
     ctx.type = MVT_TYPE
     ctx.status = 200
     if (ctx.fresh) {

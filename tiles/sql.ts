@@ -4,14 +4,18 @@
  *   $1 z, $2 x, $3 y (integers), and for scoped layers $4 scope prefix (text, NULL = everything,
  *   including objects outside every grid).
  * Both variants filter with the tile envelope (EPSG:3857, the layer's stored geometry column
- * has the same SRID and its own GiST index) widened by the layer's buffer.
+ * has the same SRID and its own GiST index) widened by the layer's buffer. A point layer with
+ * `aggregate` gets, below its belowZoom or when a tile would hold more than featureLimit
+ * features, one feature per occupied grid cell with counts by status instead (see Aggregation):
+ * aggregated rather than truncated, so no tile grows past a few thousand points and no alarm is
+ * dropped.
  *
  * native → one row { tile: bytea } made by ST_AsMVT (PostGIS built with protobuf).
  * js     → one row per feature { id, <properties…>, geom: GeoJSON text in tile coordinates },
  *          clipped, moved onto the integer tile grid and repaired the way ST_AsMVTGeom does,
  *          for tiles/js-encoder.ts to encode (PGlite's PostGIS has no protobuf).
  */
-import type { LayerDef } from '../layers/index.ts'
+import { aggregateProperties, type LayerDef } from '../layers/index.ts'
 
 export const EXTENT = 4096
 
@@ -22,25 +26,79 @@ function scopeClause(layer: LayerDef, n: number): string {
   return layer.scopeColumn ? `\n      AND ($${n}::text IS NULL OR t.${q(layer.scopeColumn)} LIKE $${n}::text || '%')` : ''
 }
 
-function common(layer: LayerDef) {
-  const props = Object.keys(layer.properties).map((p) => `t.${q(p)}`)
-  const margin = layer.buffer / EXTENT
-  const bounds = `SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env,
+const BOUNDS = (margin: number) => `SELECT ST_TileEnvelope($1::int, $2::int, $3::int) AS env,
          ST_TileEnvelope($1::int, $2::int, $3::int, margin => ${margin}) AS benv`
-  const where = `t.${q(layer.geomColumn)} && bounds.benv${scopeClause(layer, 4)}`
-  return { props, bounds, where }
-}
 
-export function nativeTileSql(layer: LayerDef): string {
-  const { props, bounds, where } = common(layer)
-  return `WITH bounds AS (${bounds}),
-mvtgeom AS (
-  SELECT t.${q(layer.idColumn)}::bigint AS id, ${props.join(', ')},
-         ST_AsMVTGeom(t.${q(layer.geomColumn)}, bounds.env, ${EXTENT}, ${layer.buffer}, true) AS geom
-  FROM ${q(layer.table)} t, bounds
+/**
+ * The CTEs both encoders start from: `bounds` (the tile envelope `env` and the buffered `benv`)
+ * and `src` — one row per feature (id, properties, `g` the stored EPSG:3857 geometry), or for an
+ * aggregated tile one row per occupied cell (id, its counts, `g` the cell's mean position).
+ */
+function source(layer: LayerDef): { ctes: string; columns: string[] } {
+  const props = Object.keys(layer.properties)
+  const g = `t.${q(layer.geomColumn)}`
+  const from = `FROM ${q(layer.table)} t, bounds`
+  const where = `${g} && bounds.benv${scopeClause(layer, 4)}`
+  const agg = layer.aggregate
+  const featureCols = [`t.${q(layer.idColumn)} AS id`, ...props.map((p) => `t.${q(p)}`)]
+  if (!agg) {
+    return {
+      columns: props,
+      ctes: `bounds AS (${BOUNDS(layer.buffer / EXTENT)}),
+src AS (
+  SELECT ${[...featureCols, `${g} AS g`].join(', ')}
+  ${from}
   WHERE ${where}
   ORDER BY t.${q(layer.idColumn)}
   LIMIT ${layer.featureLimit}
+)`,
+    }
+  }
+  const aggCols = Object.keys(aggregateProperties(layer))
+  const status = `t.${q(agg.statusColumn)}`
+  const perRow = EXTENT / agg.cell
+  const cellWidth = `(ST_XMax(bounds.env) - ST_XMin(bounds.env)) / ${perRow}`
+  // A tile is aggregated below belowZoom, or when it would hold more than featureLimit features.
+  const dense = `$1::int < ${agg.belowZoom} OR (SELECT count(*) FROM (SELECT 1 ${from} WHERE ${where} LIMIT ${layer.featureLimit + 1}) n) > ${layer.featureLimit}`
+  // Cells are half-open ([west, east) × (south, north]) so a point on a tile edge counts once.
+  const inTile = `${g} && bounds.env
+      AND ST_X(${g}) >= ST_XMin(bounds.env) AND ST_X(${g}) < ST_XMax(bounds.env)
+      AND ST_Y(${g}) > ST_YMin(bounds.env) AND ST_Y(${g}) <= ST_YMax(bounds.env)${scopeClause(layer, 4)}`
+  const counts = agg.statuses.map((s) => `count(*) FILTER (WHERE ${status} = '${s}')::int AS ${q(`n_${s}`)}`)
+  const top = `CASE ${agg.statuses.map((s) => `WHEN c.${q(`n_${s}`)} > 0 THEN '${s}'`).join(' ')} END`
+  return {
+    columns: [...props, ...aggCols],
+    ctes: `bounds AS (${BOUNDS(layer.buffer / EXTENT)}),
+dense AS (SELECT (${dense}) AS yes),
+src AS (
+  (SELECT ${[...featureCols, ...aggCols.map((c) => `NULL AS ${q(c)}`), `${g} AS g`].join(', ')}
+   ${from}
+   WHERE NOT (SELECT yes FROM dense) AND ${where}
+   ORDER BY t.${q(layer.idColumn)}
+   LIMIT ${layer.featureLimit})
+  UNION ALL
+  SELECT ${[`c.cy * ${perRow} + c.cx + 1`, ...props.map(() => 'NULL'), 'c.count', ...agg.statuses.map((s) => `c.${q(`n_${s}`)}`), top].join(', ')},
+         ST_SetSRID(ST_MakePoint(c.ax, c.ay), 3857)
+  FROM (
+    SELECT floor((ST_X(${g}) - ST_XMin(bounds.env)) / (${cellWidth}))::int AS cx,
+           floor((ST_YMax(bounds.env) - ST_Y(${g})) / (${cellWidth}))::int AS cy,
+           count(*)::int AS count, ${counts.join(', ')},
+           avg(ST_X(${g})) AS ax, avg(ST_Y(${g})) AS ay
+    ${from}
+    WHERE (SELECT yes FROM dense) AND ${inTile}
+    GROUP BY 1, 2
+  ) c
+)`,
+  }
+}
+
+export function nativeTileSql(layer: LayerDef): string {
+  const { ctes, columns } = source(layer)
+  return `WITH ${ctes},
+mvtgeom AS (
+  SELECT src.id::bigint AS id, ${columns.map((c) => `src.${q(c)}`).join(', ')},
+         ST_AsMVTGeom(src.g, bounds.env, ${EXTENT}, ${layer.buffer}, true) AS geom
+  FROM src, bounds
 )
 SELECT ST_AsMVT(mvtgeom.*, '${layer.id}', ${EXTENT}, 'geom', 'id') AS tile FROM mvtgeom WHERE geom IS NOT NULL`
 }
@@ -57,8 +115,8 @@ function toTileGrid(expr: string): string {
 }
 
 export function jsTileSql(layer: LayerDef): string {
-  const { props, bounds, where } = common(layer)
-  const g = `t.${q(layer.geomColumn)}`
+  const { ctes, columns } = source(layer)
+  const g = 'src.g'
   let tileGeom: string
   const box = `ST_MakeEnvelope(${-layer.buffer}, ${-layer.buffer}, ${EXTENT + layer.buffer}, ${EXTENT + layer.buffer})`
   if (layer.geometryType === 'point') {
@@ -80,15 +138,12 @@ export function jsTileSql(layer: LayerDef): string {
         FROM ST_Dump(${repaired}) d WHERE ST_Area(d.geom) >= 1)`
     tileGeom = layer.geometryType === 'polygon' ? `ST_ForcePolygonCCW(${dropSpecks})` : repaired
   }
-  return `WITH bounds AS (${bounds}),
+  return `WITH ${ctes},
 feats AS (
-  SELECT t.${q(layer.idColumn)}::int AS id, ${props.join(', ')}, ${tileGeom} AS g
-  FROM ${q(layer.table)} t, bounds
-  WHERE ${where}
-  ORDER BY t.${q(layer.idColumn)}
-  LIMIT ${layer.featureLimit}
+  SELECT src.id::int AS id, ${columns.map((c) => `src.${q(c)}`).join(', ')}, ${tileGeom} AS g
+  FROM src, bounds
 )
-SELECT id, ${Object.keys(layer.properties).map(q).join(', ')}, ST_AsGeoJSON(g, 0) AS geom
+SELECT id, ${columns.map(q).join(', ')}, ST_AsGeoJSON(g, 0) AS geom
 FROM feats WHERE g IS NOT NULL AND NOT ST_IsEmpty(g)`
 }
 

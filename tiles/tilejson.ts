@@ -1,4 +1,4 @@
-import type { LayerDef, PropertyType } from '../layers/index.ts'
+import { tileProperties, type LayerDef, type PropertyType } from '../layers/index.ts'
 
 export type Bounds = [number, number, number, number]
 
@@ -26,7 +26,7 @@ export function tileJson(layer: LayerDef, baseUrl: string, bounds: Bounds | null
         description: layer.title.en,
         minzoom: layer.minzoom,
         maxzoom: layer.maxzoom,
-        fields: Object.fromEntries(Object.entries(layer.properties).map(([k, t]) => [k, FIELD_TYPE[t]])),
+        fields: Object.fromEntries(Object.entries(tileProperties(layer)).map(([k, t]) => [k, FIELD_TYPE[t]])),
       },
     ],
   }

@@ -14,7 +14,7 @@
  */
 import Router from '@koa/router'
 import type { Context } from 'koa'
-import { catalog, type LayerDef } from '../../layers/index.ts'
+import { catalog, visibleTo, type LayerDef } from '../../layers/index.ts'
 import type { Db } from '../db/index.ts'
 import { baseUrl } from '../http/base-url.ts'
 import { HttpError } from '../http/errors.ts'
@@ -64,7 +64,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
     served ??= run<{ table_name: string }>(geomTablesQuery([...new Set([...catalog.values()].map((l) => l.table))]))
       .then(({ rows }) => {
         const tables = new Set(rows.map((row) => row.table_name))
-        return [...catalog.values()].filter((l) => tables.has(l.table) && l.geomColumn === 'geom_3857')
+        return [...catalog.values()].filter((l) => l.ogc !== false && tables.has(l.table) && l.geomColumn === 'geom_3857')
       })
       .catch((err: unknown) => {
         served = null
@@ -72,9 +72,12 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
       })
     return served
   }
-  async function collectionOr404(id: string): Promise<LayerDef> {
+  /** The collections the actor's role may see. */
+  const collectionsFor = async (ctx: Context) => (await collections()).filter((l) => visibleTo(l, ctx.state.actor?.role))
+  async function collectionOr404(ctx: Context, id: string): Promise<LayerDef> {
     const layer = (await collections()).find((l) => l.id === id)
     if (!layer) throw new HttpError(404, `unknown collection "${id}"; see /ogc/collections`)
+    if (!visibleTo(layer, ctx.state.actor?.role)) throw new HttpError(403, `collection "${id}" is not shown to ${ctx.state.actor?.role} users`)
     return layer
   }
 
@@ -135,7 +138,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
 
   r.get('/collections', async (ctx) => {
     parseParams(PlainQuery, ctx.query)
-    const layers = await collections()
+    const layers = await collectionsFor(ctx)
     sendJson(ctx, {
       links: [{ href: `${root(ctx)}/collections`, rel: 'self', type: JSON_TYPE, title: 'this document' }] satisfies Link[],
       collections: await Promise.all(layers.map((l) => collection(ctx, l))),
@@ -143,13 +146,13 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
   })
 
   r.get('/collections/:id', async (ctx) => {
-    const layer = await collectionOr404(ctx.params.id)
+    const layer = await collectionOr404(ctx, ctx.params.id)
     parseParams(PlainQuery, ctx.query)
     sendJson(ctx, await collection(ctx, layer))
   })
 
   r.get('/collections/:id/items', async (ctx) => {
-    const layer = await collectionOr404(ctx.params.id)
+    const layer = await collectionOr404(ctx, ctx.params.id)
     const query = parseParams(ItemsQuery, ctx.query)
     const limit = query.limit ?? DEFAULT_LIMIT
     const offset = query.offset ?? 0
@@ -185,7 +188,7 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
   })
 
   r.get('/collections/:id/items/:fid', async (ctx) => {
-    const layer = await collectionOr404(ctx.params.id)
+    const layer = await collectionOr404(ctx, ctx.params.id)
     parseParams(PlainQuery, ctx.query)
     const fid = ctx.params.fid
     const missing = () => new HttpError(404, `no feature "${fid}" in collection "${layer.id}"`)

@@ -9,6 +9,7 @@ export const DEMO_USERS = [
   { username: 'leader', display_name: '领导', role: 'leader', scope_code: '310000' },
   { username: 'supervisor', display_name: '外滩街道监督员', role: 'supervisor', scope_code: '310101013' },
   { username: 'wall', display_name: '指挥大屏', role: 'wall', scope_code: '310000' },
+  { username: 'auditor', display_name: '审计员', role: 'auditor', scope_code: '310000' },
 ] as const
 
 /**

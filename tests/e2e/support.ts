@@ -4,6 +4,7 @@
  */
 import { describe, expect } from 'vitest'
 import type { BrowserContext, Page, Request } from 'playwright-core'
+import { ensureWebBuilt } from '../../server/build-web.ts'
 import { findChromium } from '../helpers/browser.ts'
 
 /** Generous: SwiftShader renders a few frames per second. */
@@ -15,6 +16,9 @@ export const MAP_IDLE_TIMEOUT = 120_000
  * suite's `beforeAll` fails loudly; elsewhere `describe.skip` with the reason printed.
  */
 export function describeWithChromium(suite: string): typeof describe | typeof describe.skip {
+  // The server serves dist/web: rebuild it when the web sources changed, or the browser would
+  // test yesterday's app (no-op when it is fresh, as after `npm run build` on CI).
+  if (findChromium() && !ensureWebBuilt((msg) => console.log(`[e2e]${msg}`))) throw new Error('the web app does not build')
   if (findChromium()) return describe
   if (process.env.CI === 'true') return describe
   console.warn(`[e2e] skipping "${suite}": no Chromium found (install Debian's chromium or set CHROMIUM_PATH)`)

@@ -35,6 +35,9 @@ const asLines = (f: DecodedFeature) =>
       : { type: 'MultiLineString', coordinates: f.geometry.map((r) => r.map((p) => [p.x, p.y])) },
   )
 
+/** Layers with few features over the compared tiles: the least each must still show. */
+const FEW: Record<string, number> = { water: 5, districts: 20 }
+
 describe.skipIf(!url)('tile encoders agree', () => {
   let fresh: FreshDatabase
   let db: Db
@@ -111,7 +114,8 @@ describe.skipIf(!url)('tile encoders agree', () => {
       }
       console.log(`tile-encoders: ${layer.id}: compared ${compared} features on ${tiles.length} tiles; ${onlyInOne} invisible specks in one encoder only`)
       expect(onlyInOne).toBeLessThanOrEqual(Math.max(2, compared / 500))
-      expect(compared).toBeGreaterThan(layer.id === 'water' ? 5 : 50)
+      // Enough features to mean something; a few layers simply have few (the river, four districts).
+      expect(compared).toBeGreaterThan(FEW[layer.id] ?? 50)
     })
   }
 })

@@ -2,6 +2,7 @@
  * Screenshots of a running OneGrid, for the README and for looking at screens by hand:
  *   npx tsx tests/tools/screenshot.ts <base-url> <user> <password> <path> <out.png> [width] [height]
  * Signs in through the API, opens the page, waits for the map to be idle when there is one.
+ * SHOT_AT=lon,lat,zoom jumps the map there first (through the ?debug=1 map hook).
  */
 import { launchBrowser } from '../helpers/browser.ts'
 
@@ -16,9 +17,23 @@ try {
   const login = await context.request.post(`${base}/api/auth/login`, { data: { username: user, password } })
   if (!login.ok()) throw new Error(`login failed: ${login.status()} ${await login.text()}`)
   const page = await context.newPage()
-  await page.goto(`${base}${pagePath}`)
+  const at = process.env.SHOT_AT?.split(',').map(Number)
+  await page.goto(`${base}${pagePath}${at ? `${pagePath.includes('?') ? '&' : '?'}debug=1` : ''}`)
   const map = page.locator('[data-map-state]')
   if (await map.count()) await page.locator('[data-map-state="idle"]').waitFor({ timeout: 120_000 })
+  if (at) {
+    await page.evaluate(
+      ([lon, lat, zoom]) =>
+        new Promise<void>((resolve) => {
+          const m = window.__onegridMap!
+          m.once('idle', () => resolve())
+          m.jumpTo({ center: [lon, lat], zoom })
+        }),
+      at as [number, number, number],
+    )
+    // deck.gl layers that load on moveend (camera cones) need a moment and another frame
+    await page.waitForTimeout(4000)
+  }
   await page.waitForTimeout(1500)
   await page.screenshot({ path: out })
   console.log(`saved ${out}`)

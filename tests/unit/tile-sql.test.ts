@@ -16,6 +16,16 @@ describe.each([...catalog.values()])('tile SQL for $id', (layer) => {
       expect(sql).toContain(`LIMIT ${layer.featureLimit}`)
     })
   }
+  if (layer.aggregate) {
+    it('aggregates below belowZoom or past featureLimit, counting each status in the tile itself (no buffer)', () => {
+      const sql = nativeTileSql(layer)
+      expect(sql).toContain(`$1::int < ${layer.aggregate!.belowZoom} OR (SELECT count(*)`)
+      expect(sql).toContain(`LIMIT ${layer.featureLimit + 1}) n) > ${layer.featureLimit}`)
+      for (const s of layer.aggregate!.statuses) expect(sql).toContain(`count(*) FILTER (WHERE t."${layer.aggregate!.statusColumn}" = '${s}')::int AS "n_${s}"`)
+      expect(sql).toContain('ST_X(t."geom_3857") < ST_XMax(bounds.env)')
+      expect(sql).toContain('ST_Y(t."geom_3857") > ST_YMin(bounds.env)')
+    })
+  }
   it('native: encodes with the layer id as MVT layer name and id as feature id', () => {
     expect(nativeTileSql(layer)).toContain(`ST_AsMVT(mvtgeom.*, '${layer.id}', 4096, 'geom', 'id')`)
   })

@@ -43,6 +43,8 @@ export const en: Messages = {
 
   'legend.title': 'Legend',
   'legend.demoArea': 'Demo area',
+  'legend.show': 'Click to show',
+  'legend.hide': 'Click to hide',
 
   'admin.title': 'Administration · Data import',
   'admin.section': 'Data management',

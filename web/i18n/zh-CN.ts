@@ -44,6 +44,8 @@ export const zhCN = {
 
   'legend.title': '图例',
   'legend.demoArea': '演示区范围',
+  'legend.show': '点击显示',
+  'legend.hide': '点击隐藏',
 
   'admin.title': '系统管理 · 数据导入',
   'admin.section': '数据管理',

@@ -6,13 +6,30 @@ import type { CatalogLayer } from '../services/tiles.ts'
 export interface LegendItem {
   layerId: string
   title: CatalogLayer['title']
-  kind: 'fill' | 'line' | 'circle'
+  kind: LegendKind
   /** Every distinct colour the layer can take (e.g. each branch of a `match`). */
   colors: string[]
   opacity: number
+  /** Whether the layer is drawn now (a layer can start hidden and be switched on). */
+  visible: boolean
 }
 
-const COLOR_PAINT = { fill: ['fill-color', 'fill-opacity'], line: ['line-color', 'line-opacity'], circle: ['circle-color', 'circle-opacity'] } as const
+/** How a legend swatch is drawn: the style layer types that draw a catalog layer. */
+export type LegendKind = 'fill' | 'line' | 'circle' | 'heatmap' | 'symbol'
+
+const COLOR_PAINT = {
+  fill: ['fill-color', 'fill-opacity'],
+  line: ['line-color', 'line-opacity'],
+  circle: ['circle-color', 'circle-opacity'],
+  heatmap: ['heatmap-color', 'heatmap-opacity'],
+  symbol: ['text-color', 'text-opacity'],
+} as const
+
+/** Which of a source's style layers the legend shows: shapes before heat before labels or icons. */
+const PREFERENCE: readonly LegendKind[] = ['fill', 'line', 'circle', 'heatmap', 'symbol']
+const isKind = (t: string): t is LegendKind => (PREFERENCE as readonly string[]).includes(t)
+/** A label or icon layer without a literal colour (e.g. a plain sprite icon). */
+const SYMBOL_DEFAULT = '#d6ecff'
 
 /** Every string literal in a paint value that the style spec parses as a colour, distinct, in order. */
 export function allColors(value: unknown, out: string[] = []): string[] {
@@ -26,20 +43,27 @@ export function allColors(value: unknown, out: string[] = []): string[] {
 }
 
 /**
- * The legend, driven by the catalog: for each catalog layer, the first style layer that draws
- * its source as a fill, line or circle, with the colours its paint can take. Labels are left out.
+ * The legend, driven by the catalog: one row for every catalog layer the style draws, from the
+ * first of its style layers by PREFERENCE (a fill over its outline, a circle over its label),
+ * with the colours its paint can take; a heat map shows its colour ramp, a label layer its text colour.
  */
 export function legendFromStyle(style: StyleSpecification | undefined, layers: readonly CatalogLayer[]): LegendItem[] {
   if (!style) return []
   const items: LegendItem[] = []
   for (const def of layers) {
-    const drawn = style.layers.find((l) => 'source' in l && l.source === def.id && (l.type === 'fill' || l.type === 'line' || l.type === 'circle'))
-    if (!drawn || !(drawn.type === 'fill' || drawn.type === 'line' || drawn.type === 'circle')) continue
-    const [colorKey, opacityKey] = COLOR_PAINT[drawn.type]
-    const paint = (drawn.paint ?? {}) as Record<string, unknown>
-    const colors = allColors(paint[colorKey])
+    const own = style.layers.filter((l) => 'source' in l && l.source === def.id && isKind(l.type))
+    const drawn = PREFERENCE.map((k) => own.find((l) => l.type === k)).find((l) => l !== undefined)
+    if (!drawn || !isKind(drawn.type)) continue
+    const kind = drawn.type
+    const [colorKey, opacityKey] = COLOR_PAINT[kind]
+    const paint = ('paint' in drawn ? drawn.paint ?? {} : {}) as Record<string, unknown>
+    let colors = allColors(paint[colorKey])
+    // A heat ramp starts transparent: the legend shows where it has colour.
+    if (kind === 'heatmap') colors = colors.filter((c) => (Color.parse(c)?.a ?? 1) > 0)
+    if (kind === 'symbol' && colors.length === 0) colors = [SYMBOL_DEFAULT]
     const opacity = typeof paint[opacityKey] === 'number' ? (paint[opacityKey] as number) : 1
-    if (colors.length) items.push({ layerId: def.id, title: def.title, kind: drawn.type, colors, opacity })
+    const visible = !own.every((l) => (l.layout as { visibility?: string } | undefined)?.visibility === 'none')
+    if (colors.length) items.push({ layerId: def.id, title: def.title, kind, colors, opacity, visible })
   }
   return items
 }

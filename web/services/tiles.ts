@@ -39,6 +39,10 @@ export interface CatalogLayer {
   minzoom: number
   maxzoom: number
   tilejson: string
+  /** Counts by status below this zoom (server-side aggregation), or null. */
+  aggregated?: { belowZoom: number; statuses: string[] } | null
+  /** An extra deck.gl rendering (web/map/deckRenderers.ts), or null. */
+  deck?: { kind: 'fov-cones'; minzoom: number } | null
 }
 
 /** `GET /tiles/catalog.json` — every layer the server tiles, in drawing order. */
