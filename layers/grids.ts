@@ -18,7 +18,9 @@ export const grids: LayerDef = {
     area_m2: 'number',
   },
   scopeColumn: 'code',
-  minzoom: 10,
+  // Below z12 a tile holds thousands of grids (1.3 MB at z10 with the scale data) too small to
+  // tell apart: districts and streets outline the city there.
+  minzoom: 12,
   maxzoom: 22,
   featureLimit: 20000,
   buffer: 64,

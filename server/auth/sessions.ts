@@ -44,7 +44,19 @@ export function publicUser(a: Actor) {
   return { username: a.username, displayName: a.displayName, role: a.role, scope: a.scopeCode }
 }
 
+/** How long a looked-up session is trusted without asking the database again. */
+export const SESSION_RECHECK_MS = 5_000
+const RECENT_MAX = 10_000
+
 export class Sessions {
+  /**
+   * Sessions looked up in the last SESSION_RECHECK_MS, by token hash (null: no such session).
+   * Every tile request needs its asker, and a database round trip each was most of what a cached
+   * tile cost. Ended here (logout), a session is forgotten at once; ended elsewhere (another
+   * process, an expiry, a disabled user) it is honoured for at most SESSION_RECHECK_MS more.
+   */
+  readonly #recent = new Map<string, { actor: Actor | null; until: number }>()
+
   constructor(
     private readonly db: Db,
     private readonly hours: number,
@@ -67,17 +79,32 @@ export class Sessions {
 
   async lookup(token: string | undefined | null): Promise<Actor | null> {
     if (!token || token.length > 200) return null
+    const hash = sha256(token)
+    const now = Date.now()
+    const hit = this.#recent.get(hash)
+    if (hit && hit.until > now) return hit.actor
+    const actor = await this.#load(hash)
+    this.#recent.delete(hash)
+    // Oldest first out (a Map keeps insertion order).
+    if (this.#recent.size >= RECENT_MAX) this.#recent.delete(this.#recent.keys().next().value!)
+    this.#recent.set(hash, { actor, until: now + SESSION_RECHECK_MS })
+    return actor
+  }
+
+  async #load(hash: string): Promise<Actor | null> {
     const { rows } = await this.db.query<UserRow>(
       `SELECT u.id, u.username, u.display_name, u.role, u.scope_code, a.parent_code IS NULL AS scope_is_root
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN admin_units a ON a.code = u.scope_code
         WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT u.disabled`,
-      [sha256(token)],
+      [hash],
     )
     return rows[0] ? toActor(rows[0]) : null
   }
 
   async destroy(token: string): Promise<void> {
-    await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [sha256(token)])
+    const hash = sha256(token)
+    this.#recent.delete(hash)
+    await this.db.query('DELETE FROM sessions WHERE token_hash = $1', [hash])
   }
 }
 

@@ -83,16 +83,20 @@ export const openApiDocument = {
     },
     '/api/auth/logout': { post: { tags: ['auth'], summary: 'end the session', responses: { 204: { description: 'signed out (the session, if any, is ended)' } } } },
     '/api/auth/me': { get: { tags: ['auth'], summary: 'the signed-in user', responses: { 200: json('username, displayName, role, scope'), ...errors(401) } } },
-    '/tiles/catalog.json': { get: { tags: ['tiles'], summary: 'the layer catalog', responses: { 200: json('layers with their zoom ranges and fields'), ...errors(401) } } },
+    '/tiles/catalog.json': {
+      get: { tags: ['tiles'], summary: 'the layer catalog: the layers the caller\'s role may see', responses: { 200: json('layers with their zoom ranges, aggregation and deck.gl renderer'), ...errors(401) } },
+    },
     '/tiles/{layer}.json': {
-      get: { tags: ['tiles'], summary: 'TileJSON 3.0.0 of a layer', parameters: [pathParam('layer', 'a layer id of the catalog')], responses: { 200: json('TileJSON'), ...errors(401, 404) } },
+      get: { tags: ['tiles'], summary: 'TileJSON 3.0.0 of a layer', parameters: [pathParam('layer', 'a layer id of the catalog')], responses: { 200: json('TileJSON'), ...errors(401, 403, 404) } },
     },
     '/tiles/{layer}/{z}/{x}/{y}.mvt': {
       get: {
         tags: ['tiles'],
         summary: 'a vector tile (Mapbox Vector Tile) of a layer, within the caller\'s scope',
+        description:
+          'Point layers with aggregation hold, below their aggregation zoom or when a tile would hold more than the layer\'s feature limit, one point per occupied cell with count, n_<status> and top_status instead of the features. Several layers in one tile: name them with commas (at most 16), e.g. water,landuse,roads. Base layers without scope are Cache-Control public; anything scoped is private.',
         parameters: [
-          pathParam('layer', 'a layer id of the catalog'),
+          pathParam('layer', 'a layer id of the catalog, or several separated by commas'),
           pathParam('z', 'zoom', { type: 'integer', minimum: 0 }),
           pathParam('x', 'column', { type: 'integer', minimum: 0 }),
           pathParam('y', 'row', { type: 'integer', minimum: 0 }),
@@ -100,7 +104,8 @@ export const openApiDocument = {
         responses: {
           200: { description: 'the tile', content: { 'application/vnd.mapbox-vector-tile': { schema: { type: 'string', format: 'binary' } } } },
           204: { description: 'an empty tile' },
-          ...errors(400, 401, 404),
+          304: { description: 'not modified (If-None-Match matched the ETag)' },
+          ...errors(400, 401, 403, 404),
         },
       },
     },

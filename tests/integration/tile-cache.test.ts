@@ -166,7 +166,8 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
   it('answers 404 for a sensor outside a restricted dispatcher’s street', async () => {
     await s.server.db.query(
       `INSERT INTO users (username, display_name, role, scope_code, password_hash)
-       SELECT 'dispatcher_bund', 'Bund dispatcher', 'dispatcher', '310101013', password_hash FROM users WHERE username = 'supervisor'`,
+       SELECT 'dispatcher_bund', 'Bund dispatcher', 'dispatcher', '310101013', password_hash FROM users WHERE username = 'supervisor'
+       ON CONFLICT (username) DO NOTHING`,
     )
     const bund = await login(s.url, 'dispatcher_bund')
     const res = await patch(bund, sensor.id, { status: 'offline' })
