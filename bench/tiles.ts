@@ -550,12 +550,20 @@ export function targets(r: BackendResult): Target[] {
   const worstZ14 = worst(z14, (x) => x.cold.p95)
   const hasScale = (r.counts.synthetic_districts ?? 0) > 0
   const overCold = r.rows.filter((x) => !(x.coldRatio <= 1.2))
+  // An HTTP request costs a fixed fraction of a millisecond whatever the tile: on tiles whose SQL
+  // takes under 1 ms (mostly empty ones) that alone passes 1.2×, so the rows of real work are told apart.
+  const heavy = r.rows.filter((x) => x.raw.p50 >= 1)
+  const worstHeavy = worst(heavy, (x) => x.coldRatio)
+  const overhead = median(r.rows.map((x) => x.cold.p50 - x.raw.p50))
   const underCached = r.rows.filter((x) => !(x.cachedRatio >= 0.5))
   const name = (x: Row | undefined) => (x ? `${x.layer} z${x.z}` : '–')
   const list: Target[] = [
     {
       name: 'cold tile p50 ≤ 1.2 × raw SQL (every layer/zoom)',
-      value: `worst ${fmt(worstCold?.coldRatio, 2)}× (${name(worstCold)}); ${overCold.length}/${r.rows.length} rows over; median row ${fmt(median(pooledCold), 2)}×`,
+      value:
+        `worst ${fmt(worstCold?.coldRatio, 2)}× (${name(worstCold)}); ${overCold.length}/${r.rows.length} rows over; median row ${fmt(median(pooledCold), 2)}×; ` +
+        `rows with raw p50 ≥ 1 ms: ${heavy.filter((x) => !(x.coldRatio <= 1.2)).length}/${heavy.length} over, worst ${fmt(worstHeavy?.coldRatio, 2)}× (${name(worstHeavy)}); ` +
+        `median HTTP overhead (cold − raw p50) ${fmt(overhead, 2)} ms`,
       pass: r.rows.length ? overCold.length === 0 : null,
     },
     {

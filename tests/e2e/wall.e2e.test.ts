@@ -101,6 +101,13 @@ describeWithChromium('wall (e2e)')('wall', () => {
         const legend = await page.locator('[data-testid="map-legend"] li').allInnerTexts()
         for (const layer of drawn) expect(legend, layer.id).toContain(layer.title['zh-CN'])
 
+        // A layer declared hidden starts off; its legend row switches it on.
+        const partsRow = page.locator('[data-testid="map-legend"] li[data-layer="parts"]')
+        expect(await partsRow.getAttribute('aria-pressed')).toBe('false')
+        await partsRow.click()
+        await expect.poll(() => partsRow.getAttribute('aria-pressed')).toBe('true')
+        expect(await page.evaluate(() => window.__onegridMap!.getLayoutProperty('parts-dot', 'visibility'))).toBe('visible')
+
         // Where the demo area is on screen (debug hook, enabled by ?debug=1).
         const [w, s, e, n] = (tileJson as { bounds: [number, number, number, number] }).bounds
         const frame = await page.evaluate(
