@@ -1,4 +1,4 @@
-import type { LayerDef, StyleLayer } from './types.ts'
+import { OSM_ATTRIBUTION, type LayerDef, type StyleLayer } from './types.ts'
 
 /**
  * Admin boundaries per level: 区 (district), 街道 (street), 社区 (community), as outlines over
@@ -20,7 +20,7 @@ function adminLayer(level: { id: string; view: string; title: LayerDef['title'];
     maxzoom: 22,
     featureLimit: 5000,
     buffer: 64,
-    attribution: '© OpenStreetMap contributors',
+    attribution: OSM_ATTRIBUTION,
     style: level.style,
     realtime: [],
   }

@@ -1,11 +1,16 @@
 import type { ExpressionSpecification, FilterSpecification } from '@maplibre/maplibre-gl-style-spec'
-import type { LayerDef, StyleLayer } from './types.ts'
+import { FONT, FONT_BOLD, OSM_ATTRIBUTION, type LayerDef, type StyleLayer } from './types.ts'
 
-const OSM = '© OpenStreetMap contributors'
-
-/** Label fonts: drawn locally by MapLibre as CSS font families (no glyphs URL; styles/build.ts). */
-const FONT = ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif']
-const FONT_BOLD = ['Noto Sans CJK SC Bold', 'Noto Sans SC Bold', 'sans-serif']
+/** What the OpenStreetMap base layers share: whole tables, seen by everyone, to z22. */
+const osm: Pick<LayerDef, 'idColumn' | 'geomColumn' | 'scopeColumn' | 'maxzoom' | 'buffer' | 'attribution' | 'realtime'> = {
+  idColumn: 'id',
+  geomColumn: 'geom_3857',
+  scopeColumn: null,
+  maxzoom: 22,
+  buffer: 64,
+  attribution: OSM_ATTRIBUTION,
+  realtime: [],
+}
 
 /** OSM land-use kinds drawn as green (parks, grass, woods, sports grounds). */
 const GREEN = ['park', 'grass', 'garden', 'forest', 'natural_wood', 'recreation_ground', 'pitch', 'protected_area']
@@ -28,20 +33,15 @@ const landuseColor = (green: string, residential: string, commercial: string, pa
 
 /** Land use (OSM): parks and grass greenish, residential and commercial areas subtle. */
 export const landuse: LayerDef = {
+  ...osm,
   id: 'landuse',
   title: { 'zh-CN': '用地', en: 'Land use' },
   group: 'base',
   geometryType: 'polygon',
   table: 'landuse',
-  idColumn: 'id',
-  geomColumn: 'geom_3857',
   properties: { name: 'string', kind: 'string' },
-  scopeColumn: null,
   minzoom: 10,
-  maxzoom: 22,
   featureLimit: 5000,
-  buffer: 64,
-  attribution: OSM,
   style: [
     {
       id: 'landuse-fill',
@@ -54,25 +54,19 @@ export const landuse: LayerDef = {
       },
     },
   ],
-  realtime: [],
 }
 
 /** The river and creeks (OSM), for the offline base map. */
 export const water: LayerDef = {
+  ...osm,
   id: 'water',
   title: { 'zh-CN': '水系', en: 'Water' },
   group: 'base',
   geometryType: 'polygon',
   table: 'water',
-  idColumn: 'id',
-  geomColumn: 'geom_3857',
   properties: { name: 'string', kind: 'string' },
-  scopeColumn: null,
   minzoom: 8,
-  maxzoom: 22,
   featureLimit: 5000,
-  buffer: 64,
-  attribution: OSM,
   style: [
     {
       id: 'water-fill',
@@ -82,25 +76,19 @@ export const water: LayerDef = {
       themePaint: { day: { 'fill-color': '#a8d4f0' }, contrast: { 'fill-color': '#003a80' } },
     },
   ],
-  realtime: [],
 }
 
 /** Roads and paths (OSM), for the offline base map. */
 export const roads: LayerDef = {
+  ...osm,
   id: 'roads',
   title: { 'zh-CN': '道路', en: 'Roads' },
   group: 'base',
   geometryType: 'line',
   table: 'roads',
-  idColumn: 'id',
-  geomColumn: 'geom_3857',
   properties: { name: 'string', kind: 'string', kind_detail: 'string' },
-  scopeColumn: null,
   minzoom: 10,
-  maxzoom: 22,
   featureLimit: 20000,
-  buffer: 64,
-  attribution: OSM,
   style: [
     {
       id: 'roads-minor',
@@ -152,25 +140,20 @@ export const roads: LayerDef = {
       },
     },
   ],
-  realtime: [],
 }
 
 /** Building footprints with heights (OSM; estimated heights are flagged). */
 export const buildings: LayerDef = {
+  ...osm,
   id: 'buildings',
   title: { 'zh-CN': '建筑', en: 'Buildings' },
   group: 'base',
   geometryType: 'polygon',
   table: 'buildings',
-  idColumn: 'id',
-  geomColumn: 'geom_3857',
   properties: { name: 'string', kind: 'string', use: 'string', height_m: 'number', height_estimated: 'boolean', levels: 'number', grid_code: 'string' },
   scopeColumn: 'grid_code',
   minzoom: 12,
-  maxzoom: 22,
   featureLimit: 20000,
-  buffer: 64,
-  attribution: OSM,
   style: [
     {
       id: 'buildings-fill',
@@ -186,7 +169,6 @@ export const buildings: LayerDef = {
       },
     },
   ],
-  realtime: [],
 }
 
 /** A label style layer for one kind of map label, shown from minzoom up to maxzoom. */
@@ -226,20 +208,15 @@ function labelLayer(
  * over a street name over a community name where they collide; each kind has its zoom range.
  */
 export const labels: LayerDef = {
+  ...osm,
   id: 'labels',
   title: { 'zh-CN': '地名', en: 'Place names' },
   group: 'base',
   geometryType: 'point',
   table: 'map_labels',
-  idColumn: 'id',
-  geomColumn: 'geom_3857',
   properties: { name: 'string', name_en: 'string', kind: 'string', rank: 'number' },
-  scopeColumn: null,
   minzoom: 8,
-  maxzoom: 22,
   featureLimit: 5000,
-  buffer: 64,
-  attribution: OSM,
   style: [
     // Neighbourhoods (rank 5) have only romanised names in the data: shown close in only.
     labelLayer('place', { id: 'neighbourhood', ranks: [5, 5], minzoom: 16.5, maxzoom: 22, size: [16.5, 12, 18, 14], color: '#8c9db3', day: '#6a7380', contrast: '#cccccc' }),
@@ -248,5 +225,4 @@ export const labels: LayerDef = {
     labelLayer('street', { minzoom: 11.5, maxzoom: 17.5, size: [11.5, 13, 16, 20], color: '#8fe3ff', bold: true, day: '#0f5b8c', contrast: '#00ffff' }),
     labelLayer('district', { minzoom: 9, maxzoom: 16.5, size: [9, 13, 15, 24], color: '#ffd27a', bold: true, halo: 2, day: '#8a4b0f', contrast: '#ffcc00' }),
   ],
-  realtime: [],
 }

@@ -1,4 +1,4 @@
-import type { LayerDef } from './types.ts'
+import { FONT, OSM_ATTRIBUTION, type LayerDef } from './types.ts'
 
 /**
  * One label point per unit grid (the centre of its largest inscribed circle). Labels from the
@@ -18,7 +18,7 @@ export const gridLabels: LayerDef = {
   maxzoom: 22,
   featureLimit: 20000,
   buffer: 64,
-  attribution: '© OpenStreetMap contributors',
+  attribution: OSM_ATTRIBUTION,
   style: [
     {
       id: 'grid_labels-text',
@@ -27,7 +27,7 @@ export const gridLabels: LayerDef = {
       minzoom: 14,
       layout: {
         'text-field': ['get', 'name'],
-        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
+        'text-font': FONT,
         'text-size': ['interpolate', ['linear'], ['zoom'], 14, 11, 17, 14],
         'text-max-width': 16,
         'text-padding': 4,

@@ -1,4 +1,4 @@
-import type { LayerDef } from './types.ts'
+import { OSM_ATTRIBUTION, type LayerDef } from './types.ts'
 
 /** Unit grids (单元网格): the finest node of the admin/grid hierarchy, 15-digit codes. */
 export const grids: LayerDef = {
@@ -24,7 +24,7 @@ export const grids: LayerDef = {
   maxzoom: 22,
   featureLimit: 20000,
   buffer: 64,
-  attribution: '© OpenStreetMap contributors',
+  attribution: OSM_ATTRIBUTION,
   style: [
     {
       id: 'grids-fill',

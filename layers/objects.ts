@@ -1,5 +1,5 @@
 import { STATUS, SURFACES } from '../styles/palette.ts'
-import type { LayerDef, Role, StyleLayer } from './types.ts'
+import { FONT, type LayerDef, type Role, type StyleLayer } from './types.ts'
 
 /**
  * The objects the hall watches, as point layers scoped by grid code. At low zoom (and wherever a
@@ -44,7 +44,7 @@ export function aggregateStyle(id: string, colors: Record<string, string>, fallb
       filter: ['all', ['has', 'count'], ['>', ['get', 'count'], 1]],
       layout: {
         'text-field': ['case', ['>=', ['get', 'count'], 1000], ['concat', ['number-format', ['/', ['get', 'count'], 1000], { 'max-fraction-digits': 1 }], 'k'], ['to-string', ['get', 'count']]],
-        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
+        'text-font': FONT,
         'text-size': 10,
         'text-allow-overlap': true,
       },
@@ -221,7 +221,7 @@ export const keyPlaces: LayerDef = {
       minzoom: 16,
       layout: {
         'text-field': ['get', 'name'],
-        'text-font': ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif'],
+        'text-font': FONT,
         'text-size': 12,
         'text-anchor': 'top',
         'text-offset': [0, 1.1],

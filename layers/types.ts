@@ -15,6 +15,16 @@ export type PropertyType = 'string' | 'number' | 'boolean'
 export const SLOTS = ['base', 'area', 'building', 'outline', 'point', 'label'] as const
 export type Slot = (typeof SLOTS)[number]
 
+/**
+ * The label font stacks. MapLibre draws glyphs locally from these CSS families (no glyphs URL):
+ * Noto Sans CJK, which .ci/run installs; any system CJK font on a desktop.
+ */
+/** Attribution of every layer drawn from OpenStreetMap data (ODbL). */
+export const OSM_ATTRIBUTION = '© OpenStreetMap contributors'
+
+export const FONT = ['Noto Sans CJK SC', 'Noto Sans SC', 'sans-serif']
+export const FONT_BOLD = ['Noto Sans CJK SC Bold', 'Noto Sans SC Bold', 'sans-serif']
+
 /** The styles built from the catalog: night (the wall), day (seats), contrast (projectors). */
 export const THEME_NAMES = ['night', 'day', 'contrast'] as const
 export type ThemeName = (typeof THEME_NAMES)[number]

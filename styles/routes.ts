@@ -2,6 +2,7 @@ import crypto from 'node:crypto'
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { baseUrl } from '../server/http/base-url.ts'
+import { sendTagged } from '../server/http/conditional.ts'
 import { HttpError } from '../server/http/errors.ts'
 import { visibleTo, type ThemeName } from '../layers/index.ts'
 import { buildStyle, THEMES } from './build.ts'
@@ -12,16 +13,9 @@ const etag = (bytes: string | Buffer) => `"${crypto.createHash('sha1').update(by
 
 /** Fixed content built once per process: answered with an ETag, 304 when the client has it. */
 function sendCached(ctx: Context, type: string, body: string | Buffer, tag: string): void {
-  ctx.set('ETag', tag)
   // Revalidated after an hour: a new release may change icons, and the ETag makes that cheap.
   ctx.set('Cache-Control', 'public, max-age=3600')
-  ctx.type = type
-  ctx.status = 200
-  if (ctx.fresh) {
-    ctx.status = 304
-    return
-  }
-  ctx.body = body
+  sendTagged(ctx, type, body, tag)
 }
 
 interface Built {

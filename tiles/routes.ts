@@ -3,6 +3,7 @@ import type { Context } from 'koa'
 import { catalog, visibleTo, type LayerDef } from '../layers/index.ts'
 import type { Db } from '../server/db/index.ts'
 import { baseUrl } from '../server/http/base-url.ts'
+import { sendTagged } from '../server/http/conditional.ts'
 import { HttpError } from '../server/http/errors.ts'
 import { parseParams } from '../server/http/validate.ts'
 import type { Actor } from '../server/auth/sessions.ts'
@@ -124,14 +125,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
       return
     }
     const tile = filled.length === 1 ? filled[0].bytes : Buffer.concat(filled.map((p) => p.bytes))
-    ctx.set('ETag', filled.length === 1 ? filled[0].etag! : etagOf(tile)!)
-    ctx.type = MVT_TYPE
-    ctx.status = 200
-    if (ctx.fresh) {
-      ctx.status = 304
-      return
-    }
-    ctx.body = tile
+    sendTagged(ctx, MVT_TYPE, tile, filled.length === 1 ? filled[0].etag! : etagOf(tile)!)
   })
 
   return r
