@@ -8,6 +8,7 @@ import { HttpError } from '../server/http/errors.ts'
 import { parseParams } from '../server/http/validate.ts'
 import type { Actor } from '../server/auth/sessions.ts'
 import { etagOf, type TileCache } from './cache.ts'
+import { COMPRESS_THRESHOLD, CompressedTiles } from './compressed.ts'
 import { TileCoords } from './coords.ts'
 import type { TileEncoder } from './encoder.ts'
 import { boundsSql } from './sql.ts'
@@ -61,6 +62,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
   const r = new Router({ prefix: '/tiles' })
   const base = (ctx: Context) => baseUrl(ctx, opts.publicUrl)
   const boundsCache = new Map<string, { at: number; bounds: Bounds | null }>()
+  const compressed = new CompressedTiles(32 * 1024 * 1024)
 
   async function layerBounds(layer: LayerDef, actor: Actor): Promise<Bounds | null> {
     const scope = scopeFilter(actor)
@@ -125,7 +127,21 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
       return
     }
     const tile = filled.length === 1 ? filled[0].bytes : Buffer.concat(filled.map((p) => p.bytes))
-    sendTagged(ctx, MVT_TYPE, tile, filled.length === 1 ? filled[0].etag! : etagOf(tile)!)
+    const etag = filled.length === 1 ? filled[0].etag! : etagOf(tile)!
+    // Compressed once per tile (a browser asks for br or gzip), not on every hit; a request
+    // without Accept-Encoding gets the bytes as they are.
+    ctx.vary('Accept-Encoding')
+    const asked = tile.length >= COMPRESS_THRESHOLD && ctx.get('Accept-Encoding') !== ''
+    // br where acceptable (smaller), whatever order the client lists them in; else gzip.
+    const coding = !asked ? 'identity' : ctx.acceptsEncodings('br') === 'br' ? 'br' : ctx.acceptsEncodings('gzip') === 'gzip' ? 'gzip' : 'identity'
+    if (coding === 'br' || coding === 'gzip') {
+      ctx.compress = false
+      ctx.set('Content-Encoding', coding)
+      // A strong ETag names one representation: the coding is part of it.
+      sendTagged(ctx, MVT_TYPE, compressed.get(etag, coding, tile), `${etag.slice(0, -1)}-${coding}"`)
+      return
+    }
+    sendTagged(ctx, MVT_TYPE, tile, etag)
   })
 
   return r

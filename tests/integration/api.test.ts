@@ -1,6 +1,6 @@
-import http from 'node:http'
 import { z } from 'zod'
 import { catalog } from '../../layers/index.ts'
+import { revalidate } from '../helpers/revalidate.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { io as connect } from 'socket.io-client'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
@@ -148,13 +148,7 @@ describe.each(backends())('API on $name', ({ name, databaseUrl }) => {
       }
       const etag = res.headers.get('etag')
       expect(etag).toBeTruthy()
-      // fetch() marks conditional requests no-cache (Fetch spec), which rightly defeats 304: use http.
-      const status = await new Promise<number>((resolve, reject) =>
-        http.get(`${s.url}/tiles/grids/${z}/${x}/${y}.mvt`, { headers: { cookie, 'if-none-match': etag! } }, (r) => {
-          r.resume()
-          resolve(r.statusCode!)
-        }).on('error', reject),
-      )
+      const status = await revalidate(`${s.url}/tiles/grids/${z}/${x}/${y}.mvt`, etag!, { cookie })
       expect(status).toBe(304)
     })
 

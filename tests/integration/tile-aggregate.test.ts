@@ -3,11 +3,13 @@
  * point lists; composite tiles; who may see which layer; what may be cached publicly.
  */
 import http from 'node:http'
+import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { catalog, type LayerDef } from '../../layers/index.ts'
 import { createEncoder } from '../../tiles/encoder.ts'
 import { MAX_COMPOSITE } from '../../tiles/routes.ts'
 import { decodeLayer, tileOf, type DecodedFeature } from '../helpers/mvt.ts'
+import { revalidate } from '../helpers/revalidate.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
 const MAX_TILE_BYTES = 500 * 1024
@@ -168,16 +170,43 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
       const single = await tile(id, t)
       expect(decodeLayer(buf, id)?.features.map((f) => f.id).sort(), id).toEqual(single.features.map((f) => f.id).sort())
     }
-    // fetch() marks conditional requests no-cache (Fetch spec), which rightly defeats 304: use http.
-    const again = await new Promise<number>((resolve, reject) =>
-      http
-        .get(`${s.url}/tiles/water,roads,grids/${t.z}/${t.x}/${t.y}.mvt`, { headers: { cookie: admin, 'if-none-match': res.headers.get('etag')! } }, (r) => {
-          r.resume()
-          resolve(r.statusCode!)
-        })
-        .on('error', reject),
-    )
+    const again = await revalidate(`${s.url}/tiles/water,roads,grids/${t.z}/${t.x}/${t.y}.mvt`, res.headers.get('etag')!, { cookie: admin })
     expect(again).toBe(304)
+  })
+
+  it('sends a tile br- or gzip-compressed when asked (a tagged representation of its own), as is when not', async () => {
+    const t = tileOf(121.5, 31.24, 15)
+    const path = `/tiles/roads/${t.z}/${t.x}/${t.y}.mvt`
+    // fetch() would decompress and drop conditional requests: plain http sees the wire.
+    const raw = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) =>
+        http
+          .get(`${s.url}${path}`, { headers: { cookie: admin, ...headers } }, (r) => {
+            const chunks: Buffer[] = []
+            r.on('data', (c: Buffer) => chunks.push(c))
+            r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body: Buffer.concat(chunks) }))
+          })
+          .on('error', reject),
+      )
+    const plain = await raw({})
+    expect(plain.status).toBe(200)
+    expect(plain.headers['content-encoding']).toBeUndefined()
+    expect(plain.body.length).toBeGreaterThan(1024)
+    for (const [coding, decode] of [
+      ['br', zlib.brotliDecompressSync],
+      ['gzip', zlib.gunzipSync],
+    ] as const) {
+      const a = await raw({ 'accept-encoding': `${coding}` })
+      expect(a.headers['content-encoding']).toBe(coding)
+      expect(a.headers.vary).toMatch(/Accept-Encoding/)
+      expect(decode(a.body).equals(plain.body), coding).toBe(true)
+      expect(a.body.length).toBeLessThan(plain.body.length)
+      expect(a.headers.etag).not.toBe(plain.headers.etag)
+      const again = await raw({ 'accept-encoding': coding, 'if-none-match': a.headers.etag! })
+      expect(again.status).toBe(304)
+    }
+    const browser = await raw({ 'accept-encoding': 'gzip, deflate, br, zstd' })
+    expect(browser.headers['content-encoding']).toBe('br')
   })
 
   it('base layers without scope may be cached publicly; scoped ones are private', async () => {

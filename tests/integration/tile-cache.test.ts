@@ -1,4 +1,4 @@
-import http from 'node:http'
+import { revalidate } from '../helpers/revalidate.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { io as connect, type Socket } from 'socket.io-client'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
@@ -78,12 +78,7 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
     expect(second.headers.get('x-tile-cache')).toBe('hit')
     expect(second.headers.get('etag')).toBe(first.headers.get('etag'))
     expect(Buffer.from(await second.arrayBuffer()).equals(Buffer.from(await first.arrayBuffer()))).toBe(true)
-    const status = await new Promise<number>((resolve, reject) =>
-      http.get(`${s.url}/tiles/sensors/${t.z}/${t.x}/${t.y}.mvt`, { headers: { cookie: admin, 'if-none-match': first.headers.get('etag')! } }, (r) => {
-        r.resume()
-        resolve(r.statusCode!)
-      }).on('error', reject),
-    )
+    const status = await revalidate(`${s.url}/tiles/sensors/${t.z}/${t.x}/${t.y}.mvt`, first.headers.get('etag')!, { cookie: admin })
     expect(status).toBe(304)
   })
 
