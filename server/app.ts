@@ -19,6 +19,7 @@ import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
 import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
+import { EventLog } from './realtime/event-log.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
@@ -45,6 +46,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   encoder: TileEncoder
   notifier: UserNotifier
   tiles: TileInvalidator
+  events: EventLog
 } {
   const app = new Koa()
   app.proxy = false
@@ -57,6 +59,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   })
   const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS)
   const encoder = createEncoder(caps.mvt, db)
+  // Domain events, logged with the change and pushed after commit; main binds it to socket.io.
+  const events = new EventLog(db)
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
   // Encoded tiles by layer, z/x/y and scope; writers invalidate them through `tiles` (main binds it to socket.io).
@@ -106,7 +110,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
-  app.use(sensorRoutes({ db, tiles }).routes())
+  app.use(sensorRoutes({ db, tiles, events }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
@@ -126,5 +130,5 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier, tiles }
+  return { app, sessions, encoder, notifier, tiles, events }
 }

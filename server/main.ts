@@ -43,11 +43,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await migrate(db)
     await ensureSeeded(db, seedSettings(config, log))
     const caps = await probeCapabilities(db)
-    const { app, sessions, notifier, tiles } = createApp({ config, db, caps, log })
+    const { app, sessions, notifier, tiles, events } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
-    const io = attachSocket(server, { sessions, log, version })
+    const io = attachSocket(server, { sessions, log, version, events })
     notifier.bind(io)
     tiles.bind(io)
+    events.bind(io)
     const port = await listen(server, config.PORT, config.HOST)
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
     const url = `http://${host}:${port}`

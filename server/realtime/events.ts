@@ -4,7 +4,13 @@
  */
 import { z } from 'zod'
 
-export const HelloPayload = z.object({ serverTime: z.string(), version: z.string(), user: z.string() })
+export const HelloPayload = z.object({
+  serverTime: z.string(),
+  version: z.string(),
+  user: z.string(),
+  /** The last event seq committed when the socket connected: a new client has seen everything up to it. */
+  lastSeq: z.number().int().nonnegative(),
+})
 export type HelloPayload = z.infer<typeof HelloPayload>
 
 /** Progress of a data import, sent to the importing user's sockets (room `user:<id>`). */
@@ -29,8 +35,33 @@ export const TilesInvalidatePayload = z.object({
 })
 export type TilesInvalidatePayload = z.infer<typeof TilesInvalidatePayload>
 
+/**
+ * A domain event from the event log (server/realtime/event-log.ts): `seq` numbers events in
+ * commit order, so a client that keeps the last seq it saw can ask for exactly what it missed.
+ */
+export const DomainEvent = z.object({
+  seq: z.number().int().positive(),
+  at: z.string(),
+  type: z.string().min(1),
+  /** The admin/grid code the event is about; null: outside every grid. */
+  scope: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+})
+export type DomainEvent = z.infer<typeof DomainEvent>
+
+/** Client → server: the events after `since` (the last seq the client saw), at most `limit`. */
+export const ReplayRequest = z.strictObject({
+  since: z.number({ error: 'since must be the last event seq you saw (0 for all)' }).int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  limit: z.number().int().min(1).max(2000).optional(),
+})
+export type ReplayRequest = z.infer<typeof ReplayRequest>
+
+/** The answer to `replay`: events in seq order; `more` when the client should ask again from the last. */
+export type ReplayAnswer = { events: DomainEvent[]; more: boolean } | { error: string }
+
 export interface ServerToClientEvents {
   hello: (p: HelloPayload) => void
+  event: (e: DomainEvent) => void
   'import:progress': (p: ImportProgressPayload) => void
   'tiles:invalidate': (p: TilesInvalidatePayload) => void
 }
@@ -54,5 +85,7 @@ export function roomsSeeing(code: string | null): string[] {
   return rooms
 }
 
-// Nothing is accepted from clients yet; each message added here gets a zod schema.
-export type ClientToServerEvents = Record<string, never>
+/** What clients may send; each message is checked against its zod schema before use. */
+export interface ClientToServerEvents {
+  replay: (req: unknown, ack: (a: ReplayAnswer) => void) => void
+}

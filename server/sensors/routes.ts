@@ -1,8 +1,9 @@
 /**
  * PATCH /api/sensors/:id with `{ status: 'online' | 'offline' | 'alarm' }` — admins and
  * dispatchers; 404 for an unknown sensor or one outside the actor's scope, 422 for a bad body.
- * A changed status invalidates the sensor's tiles (cache + `tiles:invalidate` to the sockets that
- * can see it) through the shared TileInvalidator.
+ * A changed status is logged as a `sensor:status` event in the same transaction (pushed to the
+ * sockets that may see the sensor once committed) and invalidates the sensor's tiles (cache +
+ * `tiles:invalidate`) through the shared TileInvalidator.
  */
 import Router from '@koa/router'
 import { z } from 'zod'
@@ -12,6 +13,7 @@ import { HttpError } from '../http/errors.ts'
 import { parseBody, parseParams } from '../http/validate.ts'
 import { requireRole } from '../auth/routes.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
+import type { EventLog } from '../realtime/event-log.ts'
 import { scopeFilter } from '../auth/scope.ts'
 
 export const SensorPatch = z.object({
@@ -32,7 +34,7 @@ interface SensorRow {
   lat: number
 }
 
-export function sensorRoutes(opts: { db: Db; tiles: TileInvalidator }): Router {
+export function sensorRoutes(opts: { db: Db; tiles: TileInvalidator; events: EventLog }): Router {
   const r = new Router({ prefix: '/api/sensors' })
 
   r.patch('/:id', requireRole('admin', 'dispatcher'), async (ctx) => {
@@ -40,14 +42,24 @@ export function sensorRoutes(opts: { db: Db; tiles: TileInvalidator }): Router {
     const { status } = parseBody(SensorPatch, ctx.request.body)
     const actor: Actor = ctx.state.actor
     const scope = scopeFilter(actor)
-    const { rows } = await opts.db.query<SensorRow>(
-      `UPDATE sensors s SET status = $3
-         FROM (SELECT id, status FROM sensors WHERE id = $1 FOR UPDATE) old
-        WHERE s.id = old.id AND ($2::text IS NULL OR s.grid_code LIKE $2::text || '%')
-        RETURNING s.id, s.code, s.name, s.type, s.status, old.status AS previous, s.grid_code, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat`,
-      [id, scope, status],
-    )
-    const row = rows[0]
+    const row = await opts.events.write(async (tx, append) => {
+      const { rows } = await tx.query<SensorRow>(
+        `UPDATE sensors s SET status = $3
+           FROM (SELECT id, status FROM sensors WHERE id = $1 FOR UPDATE) old
+          WHERE s.id = old.id AND ($2::text IS NULL OR s.grid_code LIKE $2::text || '%')
+          RETURNING s.id, s.code, s.name, s.type, s.status, old.status AS previous, s.grid_code, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat`,
+        [id, scope, status],
+      )
+      const changed = rows[0]
+      if (changed && changed.previous !== changed.status) {
+        await append({
+          type: 'sensor:status',
+          scope: changed.grid_code,
+          payload: { id: changed.id, code: changed.code, status: changed.status, previous: changed.previous, by: actor.username, lon: changed.lon, lat: changed.lat },
+        })
+      }
+      return changed
+    })
     if (!row) throw new HttpError(404, `no sensor ${id} in your scope`)
     if (row.previous !== row.status) opts.tiles.changed('sensors', [row.lon, row.lat, row.lon, row.lat], row.grid_code)
     ctx.body = { id: row.id, code: row.code, name: row.name, type: row.type, status: row.status, grid_code: row.grid_code, lon: row.lon, lat: row.lat }

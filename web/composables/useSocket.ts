@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client'
 import { getCurrentScope, markRaw, onScopeDispose, shallowRef, type ShallowRef } from 'vue'
+import { EventStream, type DomainEvent } from '../services/eventStream.ts'
 import { useConnectionStore } from '../stores/useConnectionStore.ts'
 
 /** Payload of the server's `hello` event, sent on every connect. */
@@ -17,6 +18,8 @@ export interface UseSocketOptions {
   onUnauthorized?: () => void
   /** Called with every `hello` the server sends. */
   onHello?: (hello: HelloPayload) => void
+  /** Domain events the user may see, in order and once, across reconnects (EventStream). */
+  onEvent?: (event: DomainEvent) => void
 }
 
 export interface UseSocketReturn {
@@ -52,6 +55,7 @@ export function useSocket(options: UseSocketOptions = {}): UseSocketReturn {
     }),
   )
   socket.value = client
+  if (options.onEvent) new EventStream(client, options.onEvent)
 
   client.on('connect', () => {
     connection.setState('connected')

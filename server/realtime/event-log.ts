@@ -1,0 +1,102 @@
+/**
+ * Nothing missed: domain events are written to `event_log` in the transaction of the change
+ * they describe, numbered in commit order (migration 006), and pushed to the sockets that may
+ * see them only after that transaction commits. A client keeps the last `seq` it saw; socket.io's
+ * connection-state recovery covers a short drop, and `replay { since }` anything longer, from the log.
+ */
+import type { Actor } from '../auth/sessions.ts'
+import { scopeFilter } from '../auth/scope.ts'
+import type { Db, Queryable } from '../db/index.ts'
+import { DomainEvent, roomsSeeing } from './events.ts'
+import type { Io } from './socket.ts'
+
+/** The most events one replay answer carries; the client asks again from the last one. */
+export const REPLAY_LIMIT = 2000
+
+export interface NewEvent {
+  type: string
+  /** The admin/grid code the event is about (decides who sees it); null: outside every grid. */
+  scope: string | null
+  payload: Record<string, unknown>
+}
+
+interface EventRow {
+  seq: string | number
+  at: Date | string
+  type: string
+  scope: string | null
+  payload: Record<string, unknown>
+}
+
+const toEvent = (r: EventRow): DomainEvent => ({
+  seq: Number(r.seq),
+  at: new Date(r.at).toISOString(),
+  type: r.type,
+  scope: r.scope,
+  payload: r.payload,
+})
+
+export class EventLog {
+  #io: Io | null = null
+
+  constructor(private readonly db: Db) {}
+
+  /** The HTTP app is built before socket.io is attached; main binds it. Until then nothing is pushed. */
+  bind(io: Io): void {
+    this.#io = io
+  }
+
+  /**
+   * Runs `work` in one transaction; the events it appends are stored with the change and pushed
+   * once the transaction has committed (none if it rolls back).
+   */
+  async write<T>(work: (tx: Queryable, append: (e: NewEvent) => Promise<DomainEvent>) => Promise<T>): Promise<T> {
+    const written: DomainEvent[] = []
+    const result = await this.db.transaction((tx) => work(tx, async (e) => {
+      const event = await appendEvent(tx, e)
+      written.push(event)
+      return event
+    }))
+    for (const e of written) this.push(e)
+    return result
+  }
+
+  /** Sends a committed event to the sockets that may see it. */
+  push(e: DomainEvent): void {
+    this.#io?.to(roomsSeeing(e.scope)).emit('event', e)
+  }
+
+  /** The events after `since` the actor may see, in order; `more` when there are further ones. */
+  async replay(actor: Actor, since: number, limit = REPLAY_LIMIT): Promise<{ events: DomainEvent[]; more: boolean }> {
+    const n = Math.min(Math.max(1, limit), REPLAY_LIMIT)
+    const { rows } = await this.db.query<EventRow>(
+      `SELECT seq, at, type, scope, payload FROM event_log
+        WHERE seq > $1::bigint AND ($2::text IS NULL OR scope LIKE $2::text || '%')
+        ORDER BY seq
+        LIMIT $3`,
+      [since, scopeFilter(actor), n + 1],
+    )
+    return { events: rows.slice(0, n).map(toEvent), more: rows.length > n }
+  }
+
+  /** The last seq committed (a client that starts now has seen everything up to it). */
+  async last(): Promise<number> {
+    const { rows } = await this.db.query<{ last: string | number }>('SELECT last FROM event_seq WHERE id = 1')
+    return Number(rows[0]?.last ?? 0)
+  }
+}
+
+/**
+ * Appends one event inside the caller's transaction. Taking the number locks the counter row
+ * until that transaction ends, which is what makes seq follow commit order.
+ */
+export async function appendEvent(tx: Queryable, e: NewEvent): Promise<DomainEvent> {
+  const { rows } = await tx.query<EventRow>(
+    `WITH n AS (UPDATE event_seq SET last = last + 1 WHERE id = 1 RETURNING last)
+     INSERT INTO event_log (seq, type, scope, payload)
+     SELECT n.last, $1, $2, $3::jsonb FROM n
+     RETURNING seq, at, type, scope, payload`,
+    [e.type, e.scope, JSON.stringify(e.payload)],
+  )
+  return DomainEvent.parse(toEvent(rows[0]!))
+}
