@@ -54,6 +54,7 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
       autoConnect: false,
       reconnectionDelay: opts.reconnectionDelay ?? 200,
       reconnectionDelayMax: opts.reconnectionDelay ?? 200,
+      randomizationFactor: 0,
     })
     sockets.push(socket)
     const got: DomainEvent[] = []
