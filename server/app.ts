@@ -20,6 +20,7 @@ import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
 import { EventLog } from './realtime/event-log.ts'
+import { refused } from './realtime/socket.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
@@ -92,7 +93,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
 
   const api = new Router({ prefix: '/api' })
   api.get('/health', (ctx) => {
-    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version }
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused } }
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())

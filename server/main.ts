@@ -45,7 +45,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const caps = await probeCapabilities(db)
     const { app, sessions, notifier, tiles, events } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
-    const io = attachSocket(server, { sessions, log, version, events })
+    const io = attachSocket(server, { sessions, log, version, events, db })
     notifier.bind(io)
     tiles.bind(io)
     events.bind(io)

@@ -85,7 +85,24 @@ export function roomsSeeing(code: string | null): string[] {
   return rooms
 }
 
+/**
+ * Rooms a client may ask for beyond the ones it joins on connect: a part of its scope
+ * (`scope:<code>`, e.g. one grid a seat watches), one case (`case:<id>`), one screen (`screen:<id>`,
+ * for view sync).
+ */
+export const ROOM = /^(scope:\d{6,15}|case:\d{1,12}|screen:[a-z0-9][a-z0-9_-]{0,63})$/
+export const SubscribeRequest = z.strictObject({
+  rooms: z
+    .array(z.string().max(80).regex(ROOM, 'a room is scope:<code>, case:<id> or screen:<id>'))
+    .min(1, 'name at least one room')
+    .max(50, 'at most 50 rooms at once'),
+})
+export type SubscribeRequest = z.infer<typeof SubscribeRequest>
+export type SubscribeAnswer = { rooms: string[] } | { error: string }
+
 /** What clients may send; each message is checked against its zod schema before use. */
 export interface ClientToServerEvents {
   replay: (req: unknown, ack: (a: ReplayAnswer) => void) => void
+  subscribe: (req: unknown, ack: (a: SubscribeAnswer) => void) => void
+  unsubscribe: (req: unknown, ack: (a: SubscribeAnswer) => void) => void
 }

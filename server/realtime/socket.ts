@@ -2,14 +2,19 @@ import type http from 'node:http'
 import { parse as parseCookie } from 'cookie'
 import { Server } from 'socket.io'
 import type { Logger } from '../log.ts'
+import type { Queryable } from '../db/index.ts'
+import { inScope } from '../auth/scope.ts'
 import { SESSION_COOKIE, tokenFrom, type Actor, type Sessions } from '../auth/sessions.ts'
 import type { EventLog } from './event-log.ts'
-import { ReplayRequest, scopeRoom, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
+import { ReplayRequest, scopeRoom, SubscribeRequest, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
+
+/** Client messages refused (bad shape, rooms outside the scope), by reason: also in /api/health. */
+export const refused = { replay: 0, subscribe: 0, outOfScope: 0 }
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { actor: Actor }>
 
 /** socket.io on the same HTTP server; a connection needs a session like any request. */
-export function attachSocket(server: http.Server, opts: { sessions: Sessions; log: Logger; version: string; events: EventLog }): Io {
+export function attachSocket(server: http.Server, opts: { sessions: Sessions; log: Logger; version: string; events: EventLog; db: Queryable }): Io {
   const io: Io = new Server(server, { path: '/socket.io', serveClient: false, connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 } })
   io.use(async (socket, next) => {
     try {
@@ -37,6 +42,7 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
       if (typeof ack !== 'function') return
       const parsed = ReplayRequest.safeParse(req)
       if (!parsed.success) {
+        refused.replay++
         opts.log.warn({ user: actor.username, issues: parsed.error.issues }, 'bad replay request')
         ack({ error: `bad replay request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
         return
@@ -46,6 +52,64 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
         ack({ error: 'replay failed; try again' })
       })
     })
+
+    // More rooms: only inside the user's scope (a room outside it is refused, none joined).
+    socket.on('subscribe', (req, ack) => {
+      if (typeof ack !== 'function') return
+      const parsed = SubscribeRequest.safeParse(req)
+      if (!parsed.success) {
+        refused.subscribe++
+        opts.log.warn({ user: actor.username, issues: parsed.error.issues }, 'bad subscribe request')
+        ack({ error: `bad subscribe request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
+        return
+      }
+      outsideScope(actor, parsed.data.rooms, opts.db).then(
+        (outside) => {
+          if (outside.length) {
+            refused.outOfScope++
+            opts.log.warn({ user: actor.username, rooms: outside }, 'room outside the user’s scope refused')
+            ack({ error: `outside your scope (${actor.unrestricted ? 'all' : actor.scopePrefix}): ${outside.join(', ')}` })
+            return
+          }
+          void socket.join(parsed.data.rooms)
+          ack({ rooms: parsed.data.rooms })
+        },
+        (err: unknown) => {
+          opts.log.error({ err }, 'subscribe failed')
+          ack({ error: 'subscribe failed; try again' })
+        },
+      )
+    })
+    socket.on('unsubscribe', (req, ack) => {
+      if (typeof ack !== 'function') return
+      const parsed = SubscribeRequest.safeParse(req)
+      if (!parsed.success) {
+        ack({ error: `bad unsubscribe request: ${parsed.error.issues.map((i) => i.message).join('; ')}` })
+        return
+      }
+      for (const room of parsed.data.rooms) void socket.leave(room)
+      ack({ rooms: parsed.data.rooms })
+    })
   })
   return io
+}
+
+/** The rooms of the list the actor may not join: scope rooms outside their scope, cases outside it or unknown. */
+async function outsideScope(actor: Actor, rooms: string[], db: Queryable): Promise<string[]> {
+  const outside: string[] = []
+  const caseIds: number[] = []
+  for (const room of rooms) {
+    const [kind, id] = room.split(':') as [string, string]
+    if (kind === 'scope' && !actor.unrestricted && !inScope(actor.scopePrefix, id)) outside.push(room)
+    if (kind === 'case') caseIds.push(Number(id))
+  }
+  if (caseIds.length) {
+    const { rows } = await db.query<{ id: number }>(
+      `SELECT id FROM cases WHERE id = ANY($1::bigint[]) AND ($2::text IS NULL OR grid_code LIKE $2::text || '%')`,
+      [caseIds, actor.unrestricted ? null : actor.scopePrefix],
+    )
+    const seen = new Set(rows.map((r) => r.id))
+    for (const id of caseIds) if (!seen.has(id)) outside.push(`case:${id}`)
+  }
+  return outside
 }

@@ -161,6 +161,43 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
     sup.socket.close()
   })
 
+  it('refuses a socket asking to join another street’s room, and lets it join rooms inside its own scope', async () => {
+    const sup = await client(supervisor)
+    const health = async () => ((await (await fetch(`${s.url}/api/health`)).json()) as { realtime: { refused: { outOfScope: number } } }).realtime.refused
+    const before = await health()
+    const other = (await sup.socket.emitWithAck('subscribe', { rooms: ['scope:310115005'] })) as { error?: string }
+    expect(other.error).toMatch(/outside your scope \(310101013\): scope:310115005/)
+    const broader = (await sup.socket.emitWithAck('subscribe', { rooms: [`scope:${BUND.slice(0, 6)}`] })) as { error?: string }
+    expect(broader.error).toMatch(/outside your scope/)
+    expect((await health()).outOfScope).toBe(before.outOfScope + 2)
+    // Nothing was joined: an event in 陆家嘴 does not reach it.
+    const lujiazui = (await s.server.db.query<SensorRow>(`SELECT id, status FROM sensors WHERE grid_code LIKE '310115005%' AND status = 'online' ORDER BY id LIMIT 1`)).rows[0]!
+    try {
+      await patch(lujiazui.id, 'offline')
+      await sleep(500)
+      expect(sup.got.filter((e) => e.payload.id === lujiazui.id)).toEqual([])
+    } finally {
+      await s.server.db.query('UPDATE sensors SET status = $2 WHERE id = $1', [lujiazui.id, lujiazui.status])
+    }
+    // Inside its scope: a grid of its street, one of its cases, a screen.
+    const { rows } = await s.server.db.query<{ grid: string; mine: number; theirs: number }>(
+      `SELECT (SELECT code FROM grids WHERE code LIKE '${BUND}%' ORDER BY code LIMIT 1) AS grid,
+              (SELECT id FROM cases WHERE grid_code LIKE '${BUND}%' ORDER BY id LIMIT 1) AS mine,
+              (SELECT id FROM cases WHERE grid_code NOT LIKE '${BUND}%' ORDER BY id LIMIT 1) AS theirs`,
+    )
+    const { grid, mine, theirs } = rows[0]!
+    const ok = (await sup.socket.emitWithAck('subscribe', { rooms: [`scope:${grid}`, `case:${mine}`, 'screen:wall-1'] })) as { rooms?: string[] }
+    expect(ok.rooms).toEqual([`scope:${grid}`, `case:${mine}`, 'screen:wall-1'])
+    const theirCase = (await sup.socket.emitWithAck('subscribe', { rooms: [`case:${theirs}`, 'case:999999999999'] })) as { error?: string }
+    expect(theirCase.error).toMatch(new RegExp(`case:${theirs}, case:999999999999`))
+    for (const bad of [{ rooms: [] }, { rooms: ['scope:*'] }, { rooms: ['user:1'] }, { rooms: 'scope:310101013' }, {}]) {
+      const answer = (await sup.socket.emitWithAck('subscribe', bad)) as { error?: string }
+      expect(answer.error, JSON.stringify(bad)).toMatch(/bad subscribe request/)
+    }
+    expect(sup.socket.connected).toBe(true)
+    sup.socket.close()
+  })
+
   it('numbers events in commit order: a writer that commits later gets the later number, and a rollback leaves no hole', async () => {
     const db = s.server.db
     const first = await db.query<{ last: string }>('SELECT last FROM event_seq')
