@@ -20,6 +20,8 @@ import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
 import { EventLog } from './realtime/event-log.ts'
+import { alarmRoutes } from './alarms/routes.ts'
+import type { MqttIngest } from './ingest/mqtt.ts'
 import { refused } from './realtime/socket.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
@@ -48,6 +50,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   notifier: UserNotifier
   tiles: TileInvalidator
   events: EventLog
+  /** Holds the MQTT ingest once main starts it (MQTT_URL), for /api/health. */
+  ingest: { current: MqttIngest | null }
 } {
   const app = new Koa()
   app.proxy = false
@@ -62,6 +66,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   const encoder = createEncoder(caps.mvt, db)
   // Domain events, logged with the change and pushed after commit; main binds it to socket.io.
   const events = new EventLog(db)
+  const ingest: { current: MqttIngest | null } = { current: null }
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
   // Encoded tiles by layer, z/x/y and scope; writers invalidate them through `tiles` (main binds it to socket.io).
@@ -93,7 +98,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
 
   const api = new Router({ prefix: '/api' })
   api.get('/health', (ctx) => {
-    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused } }
+    const mqtt = ingest.current?.stats
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, ...(mqtt ? { mqtt } : {}) }
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())
@@ -112,6 +118,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
   app.use(sensorRoutes({ db, tiles, events }).routes())
+  app.use(alarmRoutes({ db, events }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
@@ -131,5 +138,5 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier, tiles, events }
+  return { app, sessions, encoder, notifier, tiles, events, ingest }
 }

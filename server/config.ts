@@ -40,6 +40,11 @@ export const ConfigSchema = z.object({
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
   ONEGRID_IMPORT_MAX_MB: z.coerce.number().positive('ONEGRID_IMPORT_MAX_MB must be a positive number of megabytes').default(50),
+  MQTT_URL: z
+    .string()
+    .regex(/^mqtts?:\/\/|^wss?:\/\//, 'MQTT_URL must be an mqtt://, mqtts://, ws:// or wss:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

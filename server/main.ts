@@ -8,6 +8,7 @@ import { createLogger, type Logger } from './log.ts'
 import { ensureSeeded, seedSettings } from './seed/index.ts'
 import { createApp } from './app.ts'
 import { attachSocket, type Io } from './realtime/socket.ts'
+import { MqttIngest } from './ingest/mqtt.ts'
 
 export interface RunningServer {
   url: string
@@ -43,12 +44,16 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await migrate(db)
     await ensureSeeded(db, seedSettings(config, log))
     const caps = await probeCapabilities(db)
-    const { app, sessions, notifier, tiles, events } = createApp({ config, db, caps, log })
+    const { app, sessions, notifier, tiles, events, ingest } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
     const io = attachSocket(server, { sessions, log, version, events, db })
     notifier.bind(io)
     tiles.bind(io)
     events.bind(io)
+    if (config.MQTT_URL) {
+      ingest.current = new MqttIngest({ url: config.MQTT_URL, db, events, tiles, log })
+      ingest.current.start()
+    }
     const port = await listen(server, config.PORT, config.HOST)
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
     const url = `http://${host}:${port}`
@@ -62,7 +67,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       io,
       close: () =>
         (closing ??= (async () => {
-          // io.close() also closes the HTTP server; then no request can reach the DB.
+          // Readings still pending are written first; io.close() also closes the HTTP server.
+          await ingest.current?.close()
           await new Promise<void>((resolve) => io.close(() => resolve()))
           server.closeAllConnections()
           await db.close()
