@@ -1,6 +1,7 @@
 import type http from 'node:http'
 import { parse as parseCookie } from 'cookie'
 import { Server } from 'socket.io'
+import type { z } from 'zod'
 import type { Logger } from '../log.ts'
 import type { Queryable } from '../db/index.ts'
 import { inScope } from '../auth/scope.ts'
@@ -9,7 +10,7 @@ import type { EventLog } from './event-log.ts'
 import { ReplayRequest, scopeRoom, SubscribeRequest, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
 
 /** Client messages refused (bad shape, rooms outside the scope), by reason: also in /api/health. */
-export const refused = { replay: 0, subscribe: 0, outOfScope: 0 }
+export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, outOfScope: 0 }
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { actor: Actor }>
 
@@ -37,17 +38,22 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
       .then((lastSeq) => socket.emit('hello', { serverTime: new Date().toISOString(), version: opts.version, user: actor.username, lastSeq }))
       .catch((err: unknown) => opts.log.error({ err }, 'socket hello failed'))
 
+    /** A client message checked against its schema; refused (logged, counted, answered with the reason) when it does not fit. */
+    function check<T>(schema: z.ZodType<T>, req: unknown, what: 'replay' | 'subscribe' | 'unsubscribe', ack: (a: { error: string }) => void): T | null {
+      const parsed = schema.safeParse(req)
+      if (parsed.success) return parsed.data
+      refused[what]++
+      opts.log.warn({ user: actor.username, issues: parsed.error.issues }, `bad ${what} request`)
+      ack({ error: `bad ${what} request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
+      return null
+    }
+
     // What the client missed: the events after the last seq it saw, within its scope.
     socket.on('replay', (req, ack) => {
       if (typeof ack !== 'function') return
-      const parsed = ReplayRequest.safeParse(req)
-      if (!parsed.success) {
-        refused.replay++
-        opts.log.warn({ user: actor.username, issues: parsed.error.issues }, 'bad replay request')
-        ack({ error: `bad replay request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
-        return
-      }
-      opts.events.replay(actor, parsed.data.since, parsed.data.limit).then(ack, (err: unknown) => {
+      const asked = check(ReplayRequest, req, 'replay', ack)
+      if (!asked) return
+      opts.events.replay(actor, asked.since, asked.limit).then(ack, (err: unknown) => {
         opts.log.error({ err }, 'replay failed')
         ack({ error: 'replay failed; try again' })
       })
@@ -56,14 +62,9 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
     // More rooms: only inside the user's scope (a room outside it is refused, none joined).
     socket.on('subscribe', (req, ack) => {
       if (typeof ack !== 'function') return
-      const parsed = SubscribeRequest.safeParse(req)
-      if (!parsed.success) {
-        refused.subscribe++
-        opts.log.warn({ user: actor.username, issues: parsed.error.issues }, 'bad subscribe request')
-        ack({ error: `bad subscribe request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
-        return
-      }
-      outsideScope(actor, parsed.data.rooms, opts.db).then(
+      const asked = check(SubscribeRequest, req, 'subscribe', ack)
+      if (!asked) return
+      outsideScope(actor, asked.rooms, opts.db).then(
         (outside) => {
           if (outside.length) {
             refused.outOfScope++
@@ -71,8 +72,8 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
             ack({ error: `outside your scope (${actor.unrestricted ? 'all' : actor.scopePrefix}): ${outside.join(', ')}` })
             return
           }
-          void socket.join(parsed.data.rooms)
-          ack({ rooms: parsed.data.rooms })
+          void socket.join(asked.rooms)
+          ack({ rooms: asked.rooms })
         },
         (err: unknown) => {
           opts.log.error({ err }, 'subscribe failed')
@@ -82,13 +83,10 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
     })
     socket.on('unsubscribe', (req, ack) => {
       if (typeof ack !== 'function') return
-      const parsed = SubscribeRequest.safeParse(req)
-      if (!parsed.success) {
-        ack({ error: `bad unsubscribe request: ${parsed.error.issues.map((i) => i.message).join('; ')}` })
-        return
-      }
-      for (const room of parsed.data.rooms) void socket.leave(room)
-      ack({ rooms: parsed.data.rooms })
+      const asked = check(SubscribeRequest, req, 'unsubscribe', ack)
+      if (!asked) return
+      for (const room of asked.rooms) void socket.leave(room)
+      ack({ rooms: asked.rooms })
     })
   })
   return io
