@@ -26,6 +26,8 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   let socket: Socket
   const got: DomainEvent[] = []
   let sensor: { id: number; code: string; status: string; alarm: number }
+  /** Readings this run sends are stamped from here on (the database may hold earlier runs'). */
+  const startedAt = new Date()
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { MQTT_URL: url! } })
@@ -55,6 +57,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
     await device?.endAsync()
     if (sensor) {
       await s?.server.db.query('DELETE FROM alarms WHERE sensor_id = $1', [sensor.id])
+      await s?.server.db.query('DELETE FROM sensor_readings WHERE sensor_id = $1 AND ts >= $2', [sensor.id, startedAt.toISOString()])
       await s?.server.db.query('UPDATE sensors SET status = $2 WHERE id = $1', [sensor.id, sensor.status])
     }
     await s?.close()
@@ -86,9 +89,9 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
     expect(got.filter((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id)).toHaveLength(1)
     const { rows } = await s.server.db.query<{ status: string; last_value: number; n: number; readings: number }>(
       `SELECT s.status, s.last_value, (SELECT count(*)::int FROM alarms WHERE sensor_id = s.id) AS n,
-              (SELECT count(*)::int FROM sensor_readings WHERE sensor_id = s.id AND ts > now() - interval '1 hour') AS readings
+              (SELECT count(*)::int FROM sensor_readings WHERE sensor_id = s.id AND ts >= $2) AS readings
          FROM sensors s WHERE s.id = $1`,
-      [sensor.id],
+      [sensor.id, startedAt.toISOString()],
     )
     expect(rows[0]).toEqual({ status: 'alarm', last_value: sensor.alarm + 5, n: 1, readings: 2 })
   })
