@@ -130,7 +130,7 @@ export const cameras: LayerDef = {
       id: 'cameras-dot',
       type: 'circle',
       slot: 'point',
-      filter: ['!', ['has', 'count']], // features, not aggregated cells
+      filter: FEATURES,
       minzoom: 14,
       maxzoom: 15,
       paint: { 'circle-color': match('status', { online: STATUS.camera.online }, STATUS.camera.offline), 'circle-radius': 2.5, 'circle-stroke-color': INK, 'circle-stroke-width': 0.6 },
@@ -139,7 +139,7 @@ export const cameras: LayerDef = {
       id: 'cameras-icon',
       type: 'symbol',
       slot: 'point',
-      filter: ['!', ['has', 'count']],
+      filter: FEATURES,
       minzoom: 15,
       layout: {
         // `case` outputs must be wrapped in `image` (MapLibre 5 draws nothing for bare names there).

@@ -1,15 +1,13 @@
-import crypto from 'node:crypto'
 import Router from '@koa/router'
 import type { Context } from 'koa'
 import { baseUrl } from '../server/http/base-url.ts'
-import { sendTagged } from '../server/http/conditional.ts'
+import { sendTagged, strongEtag } from '../server/http/conditional.ts'
 import { HttpError } from '../server/http/errors.ts'
 import { visibleTo, type ThemeName } from '../layers/index.ts'
 import { buildStyle, THEMES } from './build.ts'
 import { ECHARTS_THEMES } from './echarts.ts'
 import { sprite, type PixelRatio } from './sprite.ts'
 
-const etag = (bytes: string | Buffer) => `"${crypto.createHash('sha1').update(bytes).digest('base64url')}"`
 
 /** Fixed content built once per process: answered with an ETag, 304 when the client has it. */
 function sendCached(ctx: Context, type: string, body: string | Buffer, tag: string): void {
@@ -27,7 +25,7 @@ function once(key: string, make: () => string | Buffer): Built {
   let b = cache.get(key)
   if (!b) {
     const body = make()
-    b = { body, tag: etag(body) }
+    b = { body, tag: strongEtag(body) }
     cache.set(key, b)
   }
   return b

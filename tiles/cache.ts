@@ -7,7 +7,7 @@
  * tiles of that layer whose bounds widened by the layer's clip buffer touch the bbox. Empty tiles
  * (204) are cached too, so new objects must be invalidated the same way as changed ones.
  */
-import crypto from 'node:crypto'
+import { strongEtag } from '../server/http/conditional.ts'
 import { EXTENT } from './sql.ts'
 
 /** [west, south, east, north] in WGS84 degrees. */
@@ -43,7 +43,7 @@ export interface TileCacheStats {
   invalidated: number
 }
 
-export const etagOf = (bytes: Buffer): string | null => (bytes.length ? `"${crypto.createHash('sha1').update(bytes).digest('base64url')}"` : null)
+export const etagOf = (bytes: Buffer): string | null => (bytes.length ? strongEtag(bytes) : null)
 
 /** Rough fixed cost of one entry (key, object, map slots) beyond its bytes. */
 const ENTRY_OVERHEAD = 200

@@ -50,7 +50,7 @@ function layersFor(ids: string, actor: Actor): LayerDef[] {
  * Base layers that hold nothing scoped (roads, water, boundaries) are the same for everyone and
  * may sit in shared caches; anything scoped is private to the asker.
  */
-const cacheControl = (layers: LayerDef[]) => (layers.some((l) => l.scopeColumn) ? 'private, max-age=30' : 'public, max-age=300')
+const cacheControl = (scoped: boolean) => (scoped ? 'private, max-age=30' : 'public, max-age=300')
 
 /**
  * /tiles/catalog.json, /tiles/{layer}.json (TileJSON 3.0.0), /tiles/{layer}/{z}/{x}/{y}.mvt and
@@ -117,8 +117,9 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
     const actor: Actor = ctx.state.actor
     const layers = layersFor(ctx.params.layers, actor)
     const { z, x, y } = parseParams(TileCoords, { z: ctx.params.z, x: ctx.params.x, y: ctx.params.y })
-    ctx.set('Cache-Control', cacheControl(layers))
-    if (layers.some((l) => l.scopeColumn)) ctx.vary('Cookie')
+    const scoped = layers.some((l) => l.scopeColumn)
+    ctx.set('Cache-Control', cacheControl(scoped))
+    if (scoped) ctx.vary('Cookie')
     const parts = await Promise.all(layers.map((l) => tileOf(l, actor, z, x, y)))
     ctx.set('X-Tile-Cache', parts.every((p) => p.hit) ? 'hit' : 'miss')
     const filled = parts.filter((p) => p.bytes.length > 0)

@@ -10,16 +10,15 @@ import { requireRole } from '../auth/routes.ts'
 import { scopeFilter } from '../auth/scope.ts'
 import type { Db } from '../db/index.ts'
 import { HttpError } from '../http/errors.ts'
-import { parseBody, parseParams } from '../http/validate.ts'
+import { IdParam, parseBody, parseParams } from '../http/validate.ts'
 import type { EventLog } from '../realtime/event-log.ts'
 
 export const AckBody = z.strictObject({ comment: z.string().trim().max(500, 'comment: at most 500 characters').optional() })
-const AlarmId = z.object({ id: z.string().regex(/^\d{1,9}$/, 'id must be a positive integer').transform(Number) })
 
 export function alarmRoutes(opts: { db: Db; events: EventLog }): Router {
   const r = new Router({ prefix: '/api/alarms' })
   r.post('/:id/ack', requireRole('admin', 'dispatcher', 'leader', 'supervisor'), async (ctx) => {
-    const { id } = parseParams(AlarmId, { id: ctx.params.id })
+    const { id } = parseParams(IdParam, { id: ctx.params.id })
     const { comment } = parseBody(AckBody, ctx.request.body ?? {})
     const actor: Actor = ctx.state.actor
     const result = await opts.events.write(async (tx, append) => {

@@ -1,4 +1,8 @@
+import crypto from 'node:crypto'
 import type { Context } from 'koa'
+
+/** A strong ETag (quoted) for these exact bytes. */
+export const strongEtag = (bytes: string | Buffer): string => `"${crypto.createHash('sha1').update(bytes).digest('base64url')}"`
 
 /**
  * Answers with `body` under a strong ETag, or 304 Not Modified when the request's

@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { HttpError } from './errors.ts'
 
 /** Readable one-line summary of what is wrong with an input. */
@@ -15,6 +15,9 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   if (!r.success) throw new HttpError(422, describeIssues(r.error))
   return r.data
 }
+
+/** A path parameter `id`: a positive integer (of a serial column). */
+export const IdParam = z.object({ id: z.string().regex(/^\d{1,9}$/, 'id must be a positive integer').transform(Number) })
 
 /** Validates path or query parameters; 400 naming each wrong one. */
 export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {

@@ -10,6 +10,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { z } from 'zod'
 import type { Db } from '../db/index.ts'
+import { describeIssues } from '../http/validate.ts'
 import type { Logger } from '../log.ts'
 import { raiseThresholdAlarms } from '../alarms/service.ts'
 import type { EventLog } from '../realtime/event-log.ts'
@@ -105,7 +106,7 @@ export class MqttIngest {
     }
     const parsed = ReadingMessage.safeParse(body)
     if (!parsed.success) {
-      this.#drop('malformed', { code, why: parsed.error.issues.map((i) => i.message).join('; ') })
+      this.#drop('malformed', { code, why: describeIssues(parsed.error) })
       return
     }
     if (Date.parse(parsed.data.ts) > Date.now() + FUTURE_SLACK_MS) {

@@ -4,7 +4,8 @@ import { Server } from 'socket.io'
 import type { z } from 'zod'
 import type { Logger } from '../log.ts'
 import type { Queryable } from '../db/index.ts'
-import { inScope } from '../auth/scope.ts'
+import { inScope, scopeFilter } from '../auth/scope.ts'
+import { describeIssues } from '../http/validate.ts'
 import { SESSION_COOKIE, tokenFrom, type Actor, type Sessions } from '../auth/sessions.ts'
 import type { EventLog } from './event-log.ts'
 import { ReplayRequest, scopeRoom, SubscribeRequest, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
@@ -44,7 +45,7 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
       if (parsed.success) return parsed.data
       refused[what]++
       opts.log.warn({ user: actor.username, issues: parsed.error.issues }, `bad ${what} request`)
-      ack({ error: `bad ${what} request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}` })
+      ack({ error: `bad ${what} request: ${describeIssues(parsed.error)}` })
       return null
     }
 
@@ -104,7 +105,7 @@ async function outsideScope(actor: Actor, rooms: string[], db: Queryable): Promi
   if (caseIds.length) {
     const { rows } = await db.query<{ id: number }>(
       `SELECT id FROM cases WHERE id = ANY($1::bigint[]) AND ($2::text IS NULL OR grid_code LIKE $2::text || '%')`,
-      [caseIds, actor.unrestricted ? null : actor.scopePrefix],
+      [caseIds, scopeFilter(actor)],
     )
     const seen = new Set(rows.map((r) => r.id))
     for (const id of caseIds) if (!seen.has(id)) outside.push(`case:${id}`)

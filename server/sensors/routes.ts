@@ -10,7 +10,7 @@ import { z } from 'zod'
 import type { Actor } from '../auth/sessions.ts'
 import type { Db } from '../db/index.ts'
 import { HttpError } from '../http/errors.ts'
-import { parseBody, parseParams } from '../http/validate.ts'
+import { IdParam, parseBody, parseParams } from '../http/validate.ts'
 import { requireRole } from '../auth/routes.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
 import type { EventLog } from '../realtime/event-log.ts'
@@ -20,7 +20,6 @@ export const SensorPatch = z.object({
   status: z.enum(['online', 'offline', 'alarm'], { error: 'status must be online, offline or alarm' }),
 })
 
-const SensorId = z.object({ id: z.string().regex(/^\d{1,9}$/, 'id must be a positive integer').transform(Number) })
 
 interface SensorRow {
   id: number
@@ -38,7 +37,7 @@ export function sensorRoutes(opts: { db: Db; tiles: TileInvalidator; events: Eve
   const r = new Router({ prefix: '/api/sensors' })
 
   r.patch('/:id', requireRole('admin', 'dispatcher'), async (ctx) => {
-    const { id } = parseParams(SensorId, { id: ctx.params.id })
+    const { id } = parseParams(IdParam, { id: ctx.params.id })
     const { status } = parseBody(SensorPatch, ctx.request.body)
     const actor: Actor = ctx.state.actor
     const scope = scopeFilter(actor)
