@@ -1,8 +1,44 @@
 /**
  * Helpers of the benchmarks: percentiles, a keep-alive HTTP client for sequential timing,
- * deterministic sampling, and plain-text tables.
+ * deterministic sampling, plain-text tables, the benchmark database and signing in.
  */
 import http from 'node:http'
+import pg from 'pg'
+
+export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+
+/** Creates the database of a postgres:// URL on its server when it does not exist yet (the server then seeds it on start). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const probe = new pg.Client({ connectionString: url })
+  try {
+    await probe.connect()
+    await probe.end()
+    return
+  } catch (err) {
+    await probe.end().catch(() => {})
+    if ((err as { code?: string }).code !== '3D000') throw err
+  }
+  const u = new URL(url)
+  const name = decodeURIComponent(u.pathname.slice(1))
+  u.pathname = '/postgres'
+  const admin = new pg.Client({ connectionString: u.toString() })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
+    log(`created database ${name}; the server seeds the demo city on start (about a minute)`)
+  } finally {
+    await admin.end()
+  }
+}
+
+/** Signs in as the demo admin; the session cookie. */
+export async function login(url: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) })
+  if (res.status !== 200) throw new Error(`signing in as admin failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('onegrid_session='))
+  if (!cookie) throw new Error('no session cookie')
+  return cookie.split(';')[0]!
+}
 
 /** The q-quantile (0…1) of the values, nearest rank; NaN for none. */
 export function percentile(values: readonly number[], q: number): number {

@@ -37,7 +37,6 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import pg from 'pg'
 import sirv, { type RequestHandler } from 'sirv'
 import { catalog, type LayerDef } from '../layers/index.ts'
 import { loadConfig, projectRoot, type Config } from '../server/config.ts'
@@ -51,7 +50,7 @@ import { Sessions } from '../server/auth/sessions.ts'
 import { scopeFilter } from '../server/auth/scope.ts'
 import { around, withTimeout } from '../server/spatial/service.ts'
 import { jsTileSql, nativeTileSql } from '../tiles/sql.ts'
-import { fmt, msSince, sample, SequentialClient, summarize, table, tilesOver, type Summary } from './lib.ts'
+import { ensureDatabase, fmt, log, login, msSince, sample, SequentialClient, summarize, table, tilesOver, type Summary } from './lib.ts'
 
 type Backend = 'postgres' | 'embedded'
 
@@ -168,32 +167,6 @@ function parseOptions(argv: string[]): Options {
     out: values.out ?? path.join(projectRoot, 'bench', 'results'),
     password: process.env.ONEGRID_SEED_PASSWORD || 'onegrid-bench',
     logLevel: process.env.BENCH_LOG_LEVEL ?? 'warn',
-  }
-}
-
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
-
-/** Creates the database of a postgres:// URL on its server when it does not exist yet. */
-async function ensureDatabase(url: string): Promise<void> {
-  const probe = new pg.Client({ connectionString: url })
-  try {
-    await probe.connect()
-    await probe.end()
-    return
-  } catch (err) {
-    await probe.end().catch(() => {})
-    if ((err as { code?: string }).code !== '3D000') throw err
-  }
-  const u = new URL(url)
-  const name = decodeURIComponent(u.pathname.slice(1))
-  u.pathname = '/postgres'
-  const admin = new pg.Client({ connectionString: u.toString() })
-  await admin.connect()
-  try {
-    await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`)
-    log(`created database ${name}`)
-  } finally {
-    await admin.end()
   }
 }
 
@@ -326,20 +299,6 @@ async function throughput(base: string, paths: string[], headers: Record<string,
     requests: paths.map((p) => ({ method: 'GET' as const, path: p })),
   })
   return { rps: r.requests.total / r.duration, bad: r.non2xx + r.errors + r.timeouts }
-}
-
-async function login(url: string, password: string): Promise<string> {
-  const res = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password }),
-  })
-  if (res.status !== 200) {
-    throw new Error(`signing in as admin failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
-  }
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('onegrid_session='))
-  if (!cookie) throw new Error('no session cookie')
-  return cookie.split(';')[0]
 }
 
 async function runBackend(backend: Backend, opts: Options): Promise<BackendResult> {

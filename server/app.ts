@@ -22,7 +22,12 @@ import { styleRoutes } from '../styles/routes.ts'
 import { EventLog } from './realtime/event-log.ts'
 import { alarmRoutes } from './alarms/routes.ts'
 import type { MqttIngest } from './ingest/mqtt.ts'
+import type { EmbeddedBroker } from './ingest/broker.ts'
+import { deviceCredentialRoutes } from './ingest/accounts.ts'
+import type { RedisLink } from './realtime/scale.ts'
+import type { Scheduler } from './jobs/scheduler.ts'
 import { refused } from './realtime/socket.ts'
+import { Telemetry } from './realtime/telemetry.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
@@ -30,6 +35,8 @@ import { spatialRoutes } from './spatial/routes.ts'
 import { openApiRoutes } from './openapi/openapi.ts'
 import { UserNotifier } from './realtime/notify.ts'
 import { sensorRoutes } from './sensors/routes.ts'
+import { PositionService } from './positions/service.ts'
+import { positionRoutes } from './positions/routes.ts'
 import { TileCache } from '../tiles/cache.ts'
 import { TileInvalidator } from '../tiles/invalidation.ts'
 
@@ -38,6 +45,17 @@ export interface AppDeps {
   db: Db
   caps: Capabilities
   log: Logger
+}
+
+export interface Runtime {
+  broker: EmbeddedBroker | null
+  redis: RedisLink | null
+  scheduler: Scheduler | null
+}
+
+/** Health of what main runs next to the app: the embedded broker and Redis when there are, leadership and jobs always. */
+function runtimeHealth({ broker, redis, scheduler }: Runtime) {
+  return { ...(broker ? { broker: broker.stats } : {}), ...(redis ? { redis: redis.stats } : {}), leader: scheduler?.isLeader ?? false, jobs: scheduler?.stats() ?? {} }
 }
 
 /** Paths the server answers itself; everything else that is a GET for HTML is the web app. */
@@ -50,8 +68,13 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   notifier: UserNotifier
   tiles: TileInvalidator
   events: EventLog
+  /** Live readings and positions to screens, coalesced per viewport; main binds it to socket.io. */
+  telemetry: Telemetry
   /** Holds the MQTT ingest once main starts it (MQTT_URL), for /api/health. */
   ingest: { current: MqttIngest | null }
+  /** What main starts next to the app (embedded broker, Redis link, job scheduler), for /api/health and revocations. */
+  runtime: Runtime
+  positions: PositionService
 } {
   const app = new Koa()
   app.proxy = false
@@ -67,10 +90,14 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   // Domain events, logged with the change and pushed after commit; main binds it to socket.io.
   const events = new EventLog(db)
   const ingest: { current: MqttIngest | null } = { current: null }
+  const runtime: Runtime = { broker: null, redis: null, scheduler: null }
+  const telemetry = new Telemetry({ intervalMs: config.ONEGRID_TELEMETRY_MS, log })
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
   // Encoded tiles by layer, z/x/y and scope; writers invalidate them through `tiles` (main binds it to socket.io).
   const tiles = new TileInvalidator(new TileCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 20_000 }))
+  // Worker fixes from POST /api/positions and the socket `position` message (main hands it to socket.io).
+  const positions = new PositionService({ db, events, tiles, telemetry })
 
   // Middleware order (design.md): errors, request id, access log, security headers,
   // compression, body parser, routers.
@@ -99,7 +126,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   const api = new Router({ prefix: '/api' })
   api.get('/health', (ctx) => {
     const mqtt = ingest.current?.stats
-    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, ...(mqtt ? { mqtt } : {}) }
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, telemetry: telemetry.stats, ...(mqtt ? { mqtt } : {}), ...runtimeHealth(runtime) }
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())
@@ -118,7 +145,9 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
   app.use(sensorRoutes({ db, tiles, events }).routes())
-  app.use(alarmRoutes({ db, events }).routes())
+  app.use(positionRoutes({ positions, tz: config.ONEGRID_TZ }).routes())
+  app.use(deviceCredentialRoutes({ db, revoked: (username) => runtime.broker?.kick(username) }).routes())
+  app.use(alarmRoutes({ db, events, tiles, tz: config.ONEGRID_TZ }).routes())
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)
@@ -138,5 +167,5 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier, tiles, events, ingest }
+  return { app, sessions, encoder, notifier, tiles, events, ingest, telemetry, runtime, positions }
 }

@@ -11,6 +11,13 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 const port = z.coerce.number().int().min(0).max(65535)
 
+/** A switch: on/off (also true/false, 1/0); empty counts as unset. */
+const onOff = (key: string) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['on', 'off', 'true', 'false', '1', '0'], { error: `${key} must be on or off` }).transform((v) => v === 'on' || v === 'true' || v === '1').optional(),
+  )
+
 export const ConfigSchema = z.object({
   PORT: port.default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -46,6 +53,26 @@ export const ConfigSchema = z.object({
     .regex(/^mqtts?:\/\/|^wss?:\/\//, 'MQTT_URL must be an mqtt://, mqtts://, ws:// or wss:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  // Scale-out (docs/scale-out.md): socket.io events shared between processes through Redis streams.
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'REDIS_URL must be a redis:// or rediss:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  ONEGRID_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'ONEGRID_REDIS_PREFIX must be 1–64 letters, digits, _ . : or -').default('onegrid'),
+  // The embedded MQTT broker (only without MQTT_URL): a port, 0 for any free one, or off.
+  ONEGRID_MQTT_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.union([z.literal('off').transform(() => null), port], { error: 'ONEGRID_MQTT_PORT must be a port number, 0 (any free port) or off' }).default(1884),
+  ),
+  ONEGRID_MQTT_SECRET: z.string().min(16, 'ONEGRID_MQTT_SECRET must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
+  // Live telemetry to screens: coalescing interval in ms (0: every value sent at once, uncoalesced).
+  ONEGRID_TELEMETRY_MS: z.coerce.number().int().min(0).max(60_000, 'ONEGRID_TELEMETRY_MS must be 0…60000 (ms)').default(1000),
+  // The in-process simulator (server/simulate): unset = on with the embedded database (the demo), off with DATABASE_URL.
+  ONEGRID_SIMULATE: onOff('ONEGRID_SIMULATE'),
+  // Periodic jobs (offline detection, alarm reminders) on the elected leader; off: none here (tests drive them by hand).
+  ONEGRID_JOBS: onOff('ONEGRID_JOBS').default(true),
+  ONEGRID_SIM_RATE: z.coerce.number().min(0).max(100_000, 'ONEGRID_SIM_RATE is readings per second, at most 100000').default(50),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

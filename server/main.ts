@@ -9,6 +9,13 @@ import { ensureSeeded, seedSettings } from './seed/index.ts'
 import { createApp } from './app.ts'
 import { attachSocket, type Io } from './realtime/socket.ts'
 import { MqttIngest } from './ingest/mqtt.ts'
+import { EmbeddedBroker, internalCredentials, internalSecret } from './ingest/broker.ts'
+import { RedisLink } from './realtime/scale.ts'
+import { Scheduler } from './jobs/scheduler.ts'
+import { PgLeader, SoleLeader } from './jobs/leader.ts'
+import { alarmJobs } from './alarms/jobs.ts'
+import type { Telemetry } from './realtime/telemetry.ts'
+import { simulatorEnabled, startInProcessSimulator } from './simulate/index.ts'
 
 export interface RunningServer {
   url: string
@@ -16,6 +23,8 @@ export interface RunningServer {
   db: Db
   caps: Capabilities
   io: Io
+  /** Live readings and positions to screens (ingest, positions and the simulator offer to it). */
+  telemetry: Telemetry
   close(): Promise<void>
 }
 
@@ -40,24 +49,55 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 /** Opens the database, migrates, seeds on first start, and serves HTTP + socket.io. */
 export async function startServer(config: Config, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
   const db = await openDb(config)
+  // What is already running when start-up fails further on is stopped again (last started first).
+  const undo: (() => unknown)[] = []
   try {
     await migrate(db)
     await ensureSeeded(db, seedSettings(config, log))
     const caps = await probeCapabilities(db)
-    const { app, sessions, notifier, tiles, events, ingest } = createApp({ config, db, caps, log })
+    const { app, sessions, notifier, tiles, events, ingest, telemetry, runtime, positions } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
-    const io = attachSocket(server, { sessions, log, version, events, db })
+    // With REDIS_URL several processes share socket.io broadcasts (docs/scale-out.md).
+    const redis = (runtime.redis = config.REDIS_URL ? await RedisLink.open(config.REDIS_URL, { prefix: config.ONEGRID_REDIS_PREFIX, log }) : null)
+    const io = attachSocket(server, { sessions, log, version, events, db, telemetry, positions, adapter: redis?.adapter })
+    // The adapter stops reading Redis when io closes; only then are its connections ended.
+    if (redis) undo.push(() => new Promise<void>((resolve) => io.close(() => resolve())).then(() => redis.close()))
     notifier.bind(io)
-    tiles.bind(io)
+    tiles.bind(io, { shared: redis !== null })
     events.bind(io)
-    if (config.MQTT_URL) {
-      ingest.current = new MqttIngest({ url: config.MQTT_URL, db, events, tiles, log })
+    telemetry.bind(io)
+    // Without MQTT_URL: the embedded broker (ONEGRID_MQTT_PORT; off: none), read by the ingest like by any client.
+    const mqttSecret = internalSecret(config.ONEGRID_MQTT_SECRET)
+    const broker = (runtime.broker =
+      !config.MQTT_URL && config.ONEGRID_MQTT_PORT !== null
+        ? await EmbeddedBroker.start({ port: config.ONEGRID_MQTT_PORT, host: config.HOST, db, log, secret: mqttSecret.secret })
+        : null)
+    if (broker) undo.push(() => broker.close())
+    if (broker && mqttSecret.generated) log.warn('ONEGRID_MQTT_SECRET is not set: the built-in MQTT accounts got a random password for this run; set it for a simulator or service outside this process')
+    const localHost = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
+    const mqttUrl = config.MQTT_URL ?? (broker ? `mqtt://${localHost.includes(':') ? `[${localHost}]` : localHost}:${broker.stats.port}` : undefined)
+    // aedes speaks MQTT 3.1.1 (no shared subscriptions: it takes $share/… as the plain filter).
+    const viaBroker = broker ? { ...internalCredentials('ingest', mqttSecret.secret), protocolVersion: 4 as const } : {}
+    if (mqttUrl) {
+      ingest.current = new MqttIngest({ url: mqttUrl, db, events, tiles, log, tz: config.ONEGRID_TZ, telemetry, ...viaBroker })
       ingest.current.start()
+      undo.push(() => ingest.current?.close())
     }
+    // Periodic jobs run on one elected process: the holder of a PostgreSQL advisory lock; the embedded database has one process.
+    const scheduler = (runtime.scheduler = new Scheduler({ leader: config.DATABASE_URL ? new PgLeader({ url: config.DATABASE_URL, log }) : new SoleLeader(), log }))
+    if (config.ONEGRID_JOBS) for (const job of alarmJobs({ db, events, tiles, log, tz: config.ONEGRID_TZ })) scheduler.add(job)
+    scheduler.start()
+    undo.push(() => scheduler.stop())
     const port = await listen(server, config.PORT, config.HOST)
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST
     const url = `http://${host}:${port}`
     log.info({ url, db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version }, 'OneGrid is up')
+    // The demo's simulator (ONEGRID_SIMULATE): sensors publish to the broker, workers post through our own HTTP.
+    // The embedded broker knows the simulator as a gateway account; an external one gets what MQTT_URL carries.
+    const simCredentials = broker ? internalCredentials('simulator', mqttSecret.secret) : {}
+    const simulator = simulatorEnabled(config)
+      ? await startInProcessSimulator({ config, db, sessions, url, log, mqtt: mqttUrl ? { url: mqttUrl, ...simCredentials } : null })
+      : null
     let closing: Promise<void> | undefined
     return {
       url,
@@ -65,17 +105,24 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       db,
       caps,
       io,
+      telemetry,
       close: () =>
         (closing ??= (async () => {
-          // Readings still pending are written first; io.close() also closes the HTTP server.
+          await simulator?.stop()
+          // Running jobs finish and leadership is handed on; readings still pending are written; io.close() also closes the HTTP server.
+          await scheduler.stop()
           await ingest.current?.close()
+          await broker?.close()
+          telemetry.close()
           await new Promise<void>((resolve) => io.close(() => resolve()))
           server.closeAllConnections()
+          redis?.close()
           await db.close()
           log.info('OneGrid stopped')
         })()),
     }
   } catch (err) {
+    for (const stop of undo.reverse()) await Promise.resolve(stop()).catch(() => {})
     await db.close().catch(() => {})
     throw err
   }

@@ -14,9 +14,23 @@ export class TileInvalidator {
 
   constructor(readonly cache: TileCache) {}
 
-  /** The HTTP app is built before socket.io is attached; main binds it. Until then no events. */
-  bind(io: Io): void {
+  #shared = false
+
+  /**
+   * The HTTP app is built before socket.io is attached; main binds it. Until then no events.
+   * `shared`: other processes serve the same data (Redis adapter, docs/scale-out.md) — a change
+   * here drops their cached tiles too, and theirs ours.
+   */
+  bind(io: Io, opts: { shared?: boolean } = {}): void {
     this.#io = io
+    this.#shared = opts.shared ?? false
+    if (this.#shared) {
+      io.on('tiles:changed', (p: unknown) => {
+        const parsed = TilesInvalidatePayload.safeParse(p)
+        const layer = parsed.success ? catalog.get(parsed.data.layer) : undefined
+        if (layer) this.cache.invalidate(layer.id, parsed.data!.bbox, layer.buffer)
+      })
+    }
   }
 
   /**
@@ -32,6 +46,7 @@ export class TileInvalidator {
     // A socket in several of the rooms gets it once; unscoped layers are seen by every socket.
     if (layer.scopeColumn) this.#io?.to(roomsSeeing(scopeCode)).emit('tiles:invalidate', payload)
     else this.#io?.emit('tiles:invalidate', payload)
+    if (this.#shared) this.#io?.serverSideEmit('tiles:changed', payload)
     return dropped
   }
 }

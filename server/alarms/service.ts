@@ -1,81 +1,175 @@
 /**
- * Alarms from sensor readings. For now one rule kind: a reading at or above the sensor's
- * `thresholds.alarm` raises a `threshold` alarm, unless one is already open for that sensor
- * (alarms_open_idx de-duplicates). Raised in the transaction that stores the readings, with an
- * `alarm:raised` event; the sensor turns to status alarm.
+ * The alarm lifecycle: raised → acknowledged → resolved, by the rules in `alarm_rules`
+ * (migration 009: threshold with hysteresis, rate of change, offline), de-duplicated (one open
+ * alarm per sensor and kind, alarms_open_idx). Every change is made in the caller's transaction
+ * together with its events; the sensor's status follows its alarms (alarm while any is open,
+ * offline for an open offline alarm or a device saying offline/fault, else online).
+ *
+ * Lock order inside a transaction, the same everywhere so writers never wait in a circle: the
+ * sensors' rows (lockSensors, in id order), then alarm rows, then the per-type case lock
+ * (linkCases), then the event counter (events are appended last). A job may insert new alarm
+ * rows before locking their sensors: nobody else can wait on rows not yet committed.
  */
 import type { Queryable } from '../db/index.ts'
+import { loadSql } from '../db/sqlfile.ts'
 import type { DomainEvent } from '../realtime/events.ts'
 import type { NewEvent } from '../realtime/event-log.ts'
+import type { TileInvalidator } from '../../tiles/invalidation.ts'
+import { linkCases, type CaseLink } from './cases.ts'
+import type {
+  AlarmKind,
+  AlarmRaisedPayload,
+  AlarmReminderPayload,
+  AlarmResolvedPayload,
+  CaseAlarmLinkedPayload,
+  CaseCreatedPayload,
+  SensorStatusPayload,
+} from './events.ts'
 
-export interface AlarmedSensor {
-  id: number
-  grid_code: string | null
-  lon: number
-  lat: number
-}
+export const sql = loadSql(new URL('./alarms.sql', import.meta.url))
 
-interface RaisedRow {
+type Append = (e: NewEvent) => Promise<DomainEvent>
+
+/** An alarm that changed, with its sensor (alarms.sql `alarm_cols`). */
+export interface AlarmRow {
+  change: 'raised' | 'resolved' | 'reminded'
   id: number
   sensor_id: number
-  code: string
-  name: string
-  type: string
+  kind: AlarmKind
+  rule_id: number | null
   value: number
   threshold: number
   raised_at: Date | string
+  resolved_at: Date | string | null
+  resolved_value: number | null
+  resolved_by: string | null
+  resolve_comment: string | null
+  case_id: number | null
+  reminder_count: number
+  code: string
+  name: string
+  type: string
+  unit: string | null
   grid_code: string | null
   lon: number
   lat: number
 }
 
-/** Raises the alarms the readings call for; returns the sensors whose status turned to alarm. */
-export async function raiseThresholdAlarms(
+/** A sensor whose status (or what its device says) changed. */
+export interface SensorChange {
+  id: number
+  code: string
+  name: string
+  type: string
+  status: 'online' | 'offline' | 'alarm'
+  previous: string
+  device_status: 'online' | 'offline' | 'fault'
+  previous_device: string
+  /** The change came with a status message from the device. */
+  said: boolean
+  battery: number | null
+  rssi: number | null
+  last_value: number | null
+  grid_code: string | null
+  lon: number
+  lat: number
+}
+
+/** What a transaction changed on the map, for the tile caches once it has committed. */
+export interface Effects {
+  alarms: AlarmRow[]
+  cases: CaseLink[]
+  sensors: SensorChange[]
+}
+
+const iso = (d: Date | string) => new Date(d).toISOString()
+
+/** Locks these sensors' rows in id order (first in a transaction that changes them). */
+export async function lockSensors(tx: Queryable, sensorIds: number[]): Promise<void> {
+  if (sensorIds.length === 0) return
+  await tx.query(sql.lock_sensors, [[...new Set(sensorIds)]])
+}
+
+/** The readings of a batch against the threshold and rate rules (and back from offline). */
+export async function evaluateReadings(tx: Queryable, readings: { ids: number[]; ts: number[]; values: number[] }): Promise<AlarmRow[]> {
+  if (readings.ids.length === 0) return []
+  return (await tx.query<AlarmRow>(sql.evaluate, [readings.ids, readings.ts, readings.values])).rows
+}
+
+/** Derives the status of these sensors again from their alarms; returns those that changed. */
+export async function deriveSensorStatus(tx: Queryable, sensorIds: number[]): Promise<SensorChange[]> {
+  if (sensorIds.length === 0) return []
+  return (await tx.query<SensorChange>(sql.sensor_status, [[...new Set(sensorIds)]])).rows
+}
+
+/**
+ * After alarm rows changed: opens or joins cases for the raised ones, derives the sensors' status
+ * (unless the caller did, e.g. ingest with its readings), and writes the events.
+ */
+export async function settle(
   tx: Queryable,
-  append: (e: NewEvent) => Promise<DomainEvent>,
-  readings: { ids: number[]; ts: string[]; values: number[] },
-): Promise<AlarmedSensor[]> {
-  const { rows } = await tx.query<RaisedRow>(
-    `WITH latest AS (
-       SELECT DISTINCT ON (sensor_id) sensor_id, ts, value
-         FROM unnest($1::int[], $2::timestamptz[], $3::float8[]) r(sensor_id, ts, value)
-        WHERE value IS NOT NULL
-        ORDER BY sensor_id, value DESC
-     ), raised AS (
-       INSERT INTO alarms (sensor_id, kind, value, threshold, raised_at, grid_code)
-       SELECT s.id, 'threshold', l.value, (s.thresholds ->> 'alarm')::float8, l.ts, s.grid_code
-         FROM latest l JOIN sensors s ON s.id = l.sensor_id
-        WHERE s.thresholds ? 'alarm' AND coalesce(s.thresholds ->> 'direction', 'above') = 'above'
-          AND l.value >= (s.thresholds ->> 'alarm')::float8
-       ON CONFLICT (sensor_id, kind) WHERE resolved_at IS NULL DO NOTHING
-       RETURNING id, sensor_id, value, threshold, raised_at, grid_code
-     ), flagged AS (
-       UPDATE sensors s SET status = 'alarm' FROM raised r WHERE s.id = r.sensor_id
-       RETURNING s.id, s.code, s.name, s.type, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat
-     )
-     SELECT r.id, r.sensor_id, f.code, f.name, f.type, r.value, r.threshold, r.raised_at, r.grid_code, f.lon, f.lat
-       FROM raised r JOIN flagged f ON f.id = r.sensor_id
-      ORDER BY r.id`,
-    [readings.ids, readings.ts, readings.values],
-  )
-  for (const r of rows) {
-    await append({
-      type: 'alarm:raised',
-      scope: r.grid_code,
-      payload: {
-        id: r.id,
-        sensorId: r.sensor_id,
-        code: r.code,
-        name: r.name,
-        sensorType: r.type,
-        kind: 'threshold',
-        value: r.value,
-        threshold: r.threshold,
-        raisedAt: new Date(r.raised_at).toISOString(),
-        lon: r.lon,
-        lat: r.lat,
-      },
-    })
+  append: Append,
+  alarms: AlarmRow[],
+  opts: { tz: string; by: string; sensors?: SensorChange[] },
+): Promise<Effects> {
+  await lockSensors(tx, alarms.map((a) => a.sensor_id))
+  const cases = await linkCases(tx, alarms, opts.tz)
+  const sensors = opts.sensors ?? (await deriveSensorStatus(tx, alarms.map((a) => a.sensor_id)))
+  await announce(append, { alarms, cases, sensors }, opts.by)
+  return { alarms, cases, sensors }
+}
+
+/** Writes the events of a change in a sensible reading order: alarms (each with its case), then sensors. */
+export async function announce(append: Append, e: Effects, by: string): Promise<void> {
+  const linkOf = new Map(e.cases.map((l) => [l.alarm.id, l]))
+  for (const a of e.alarms) {
+    const where = { sensorId: a.sensor_id, code: a.code, name: a.name, sensorType: a.type, lon: a.lon, lat: a.lat }
+    if (a.change === 'resolved') {
+      const payload: AlarmResolvedPayload = {
+        id: a.id, ...where, kind: a.kind, resolvedAt: iso(a.resolved_at!), by: a.resolved_by ?? by, comment: a.resolve_comment, value: a.resolved_value,
+      }
+      await append({ type: 'alarm:resolved', scope: a.grid_code, payload })
+      continue
+    }
+    if (a.change === 'reminded') {
+      const payload: AlarmReminderPayload = { id: a.id, ...where, kind: a.kind, value: a.value, threshold: a.threshold, raisedAt: iso(a.raised_at), count: a.reminder_count }
+      await append({ type: 'alarm:reminder', scope: a.grid_code, payload })
+      continue
+    }
+    const link = linkOf.get(a.id)
+    const raised: AlarmRaisedPayload = {
+      id: a.id, ...where, kind: a.kind, value: a.value, threshold: a.threshold, unit: a.unit, raisedAt: iso(a.raised_at),
+      caseId: link?.caseId ?? null, caseCode: link?.caseCode ?? null,
+    }
+    await append({ type: 'alarm:raised', scope: a.grid_code, payload: raised })
+    if (!link) continue
+    if (link.created) {
+      const payload: CaseCreatedPayload = {
+        id: link.caseId, code: link.caseCode, categoryCode: link.category!, source: 'sensor', stage: 'reported', urgency: link.urgency!,
+        description: link.description!, gridCode: link.gridCode, reportedAt: link.reportedAt, alarmId: a.id, sensorId: a.sensor_id, lon: link.lon, lat: link.lat,
+      }
+      await append({ type: 'case:created', scope: link.gridCode, payload })
+    } else {
+      const payload: CaseAlarmLinkedPayload = { caseId: link.caseId, caseCode: link.caseCode, alarmId: a.id, sensorId: a.sensor_id, code: a.code, lon: a.lon, lat: a.lat }
+      await append({ type: 'case:alarm-linked', scope: link.gridCode, payload })
+    }
   }
-  return rows.map((r) => ({ id: r.sensor_id, grid_code: r.grid_code, lon: r.lon, lat: r.lat }))
+  for (const s of e.sensors) {
+    const payload: SensorStatusPayload = {
+      id: s.id, code: s.code, status: s.status, previous: s.previous, deviceStatus: s.device_status,
+      ...(s.said ? { battery: s.battery, rssi: s.rssi } : {}),
+      by: s.said ? 'device' : by, lon: s.lon, lat: s.lat,
+    }
+    await append({ type: 'sensor:status', scope: s.grid_code, payload })
+  }
+}
+
+/** After commit: the tiles of sensors whose status changed and of new cases are refetched. */
+export function invalidateTiles(tiles: TileInvalidator, e: Effects): void {
+  for (const s of e.sensors) if (s.status !== s.previous) tiles.changed('sensors', [s.lon, s.lat, s.lon, s.lat], s.grid_code)
+  for (const c of e.cases) {
+    if (!c.created) continue
+    tiles.changed('cases', [c.lon, c.lat, c.lon, c.lat], c.gridCode)
+    tiles.changed('case_heat', [c.lon, c.lat, c.lon, c.lat], c.gridCode)
+  }
 }

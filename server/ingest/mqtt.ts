@@ -1,181 +1,568 @@
 /**
- * Sensor ingest over MQTT: devices publish JSON to `onegrid/sensors/{code}/reading` —
- * `{ "ts": "<ISO 8601>", "value": <number> }`, or `{ "ts", "values": { "<metric>": <number>, … } }`
- * whose metric named like the sensor's unit (e.g. AQI) is taken — where {code} is the sensor's
- * code as exported. Readings are checked, batched and written together; a reading at or above
- * the sensor's alarm threshold raises an alarm (alarms/service.ts) in the same transaction.
- * Bad input (not JSON, wrong shape, unknown device, a timestamp in the future) is dropped with a
- * logged reason and a counter, never stalling the others.
+ * Sensor ingest over MQTT. Devices publish JSON to `onegrid/sensors/{code}/reading` —
+ * `{ "ts": "<ISO 8601>", "value": <number> }`, `{ "ts", "values": { "<metric>": <number>, … } }`
+ * (the metric named like the sensor's unit, e.g. AQI, is taken), or a row of the national
+ * air-quality feed (CNEMC: `{ "timepoint": "2022-01-01T00:00:00", "stationcode", "aqi": "59", … }`,
+ * numbers possibly as strings, '' missing, the time China local time read in ONEGRID_TZ) — and to
+ * `onegrid/sensors/{code}/status` `{ ts, status: online|offline|fault, battery?, rssi? }`; {code}
+ * is the sensor's code as exported. One shared subscription group (`$share/onegrid/…`) across
+ * processes, so each message is consumed once.
+ *
+ * Per message the work is small and needs no database once the sensor cache is warm (all sensors
+ * are loaded at start; an unknown code is looked up once, batched with others, and remembered for
+ * a minute). Accepted readings go to the telemetry sink at once (live screens) and into a batch
+ * written every FLUSH_MS in one transaction: readings in bulk (unnest), the alarm rules evaluated
+ * set-based over the batch (alarms/service.ts), auto-cases, the sensors' latest value and status,
+ * and the events. A device sending more than `maxPerDevice` readings in one batch window keeps
+ * only its latest ones (the rest count as `flood`), so one device cannot crowd out the others.
+ * A failed write is retried once, then kept for the next batch (within a backlog cap).
+ *
+ * Bad input — not JSON, wrong shape, unknown device, a timestamp in the future, no such metric,
+ * a value outside the type's physical range (sensor_value_ranges) — is dropped with a logged
+ * reason and a counter (/api/health), never stalling the others.
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { z } from 'zod'
 import type { Db } from '../db/index.ts'
 import { describeIssues } from '../http/validate.ts'
 import type { Logger } from '../log.ts'
-import { raiseThresholdAlarms } from '../alarms/service.ts'
+import { linkCases } from '../alarms/cases.ts'
+import { announce, evaluateReadings, invalidateTiles, lockSensors, sql as alarmSql, type Effects, type SensorChange } from '../alarms/service.ts'
 import type { EventLog } from '../realtime/event-log.ts'
+import { noTelemetry, type TelemetrySink } from '../realtime/telemetry.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
+import { LOCAL_DATE_TIME, zoneClock } from '../time/zone.ts'
 
-export const READING_TOPIC = /^onegrid\/sensors\/([A-Za-z0-9_.-]{1,64})\/reading$/
-/** One subscription shared by every OneGrid process (MQTT 5 / Mosquitto shared subscriptions). */
-export const SUBSCRIPTION = '$share/onegrid/onegrid/sensors/+/reading'
 /** How long a batch collects readings before it is written. */
 export const FLUSH_MS = 200
 /** Readings further in the future than this are refused (a device clock gone wrong). */
 const FUTURE_SLACK_MS = 5 * 60_000
+/** A device's readings kept per batch window; more is a flood (latest kept). */
+export const MAX_PER_DEVICE = 10
+/** Readings kept for the next batch after failed writes, at most; older ones are given up (`lost`). */
+const MAX_BACKLOG = 200_000
+/** An unknown code is asked for again after this long (a sensor imported meanwhile is found). */
+const UNKNOWN_TTL_MS = 60_000
+const MAX_PAYLOAD = 64 * 1024
+/** How often the sensor cache is loaded again. */
+const CACHE_REFRESH_MS = 60_000
 
-const Ts = z.iso.datetime({ offset: true, error: 'ts must be an ISO 8601 date-time' })
+const Ts = z.iso.datetime({ offset: true, error: 'ts must be an ISO 8601 date-time with offset' })
 export const ReadingMessage = z.union([
   z.strictObject({ ts: Ts, value: z.number().finite() }),
   z.strictObject({ ts: Ts, values: z.record(z.string().min(1).max(32), z.number().finite()) }),
 ])
+/** China local wall-clock time of the CNEMC feed; an offset, if given, is honoured. */
+export const CnemcMessage = z
+  .object({
+    timepoint: z.union([z.string().regex(LOCAL_DATE_TIME), z.iso.datetime({ offset: true })], { error: 'timepoint must be a local date-time like 2022-01-01T00:00:00' }),
+    stationcode: z.string().max(64).optional(),
+  })
+  .catchall(z.union([z.number(), z.string().max(200), z.null()], { error: 'CNEMC fields are numbers, strings or null' }))
+export const StatusMessage = z.strictObject({
+  ts: Ts,
+  status: z.enum(['online', 'offline', 'fault'], { error: 'status must be online, offline or fault' }),
+  battery: z.number().min(0).max(100, 'battery is a percentage 0–100').optional(),
+  rssi: z.number().min(-200).max(0, 'rssi is in dBm, -200…0').optional(),
+})
+
+export type DropReason = 'malformed' | 'unknownDevice' | 'future' | 'noMetric' | 'absurd' | 'flood' | 'lost'
 
 export interface IngestStats {
+  /** Messages received (readings and statuses). */
   received: number
+  /** Readings written. */
   stored: number
-  dropped: Record<'malformed' | 'unknownDevice' | 'future' | 'noMetric', number>
+  /** Status messages applied. */
+  statuses: number
+  dropped: Record<DropReason, number>
+  /** Batch writes that failed (each retried once, then kept for the next batch). */
+  writeFailed: number
+  batches: number
+  lastBatch: { readings: number; ms: number } | null
   connected: boolean
+  reconnects: number
 }
 
 interface Sensor {
   id: number
+  code: string
+  type: string
   unit: string | null
+  unitKey: string | null
+  lon: number
+  lat: number
+  grid_code: string | null
+  status: string
+  min: number | null
+  max: number | null
 }
 interface Pending {
-  sensorId: number
-  ts: string
+  t: number
   value: number
+}
+interface PendingStatus {
+  t: number
+  status: 'online' | 'offline' | 'fault'
+  battery: number | null
+  rssi: number | null
+}
+type Parsed =
+  | { what: 'reading'; t: number; value?: number; values?: Record<string, unknown>; station?: string }
+  | { what: 'status'; s: PendingStatus }
+
+/** The instant of a CNEMC timepoint: China local wall-clock time read in the zone; one with an offset as it says. NaN if neither. */
+export function zonedTime(wall: string, tz: string): number {
+  const t = zoneClock(tz).parse(wall)
+  return Number.isNaN(t) ? Date.parse(wall) : t
+}
+
+/** A number from a feed that may send it as a string; '' and non-numbers are missing. */
+function numeric(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  if (typeof v !== 'string') return undefined
+  const s = v.trim()
+  if (s === '') return undefined
+  const n = Number(s)
+  return Number.isFinite(n) ? n : undefined
+}
+
+export interface MqttIngestOptions {
+  url: string
+  db: Db
+  events: EventLog
+  tiles: TileInvalidator
+  log: Logger
+  /** ONEGRID_TZ: CNEMC times are local to it; auto-case codes count days in it. */
+  tz?: string
+  /** Live values to screens (default: nowhere). */
+  telemetry?: TelemetrySink
+  /** Broker credentials (the embedded broker authenticates every client). */
+  username?: string
+  password?: string
+  /** Topic root (default `onegrid`: `onegrid/sensors/{code}/…`); tests use their own to stay apart. */
+  topicRoot?: string
+  /** Shared-subscription group (default `onegrid`): one consumer per group gets each message. */
+  group?: string
+  /** MQTT protocol (default 5). */
+  protocolVersion?: 4 | 5
+  /**
+   * Subscribe as a shared subscription (`$share/<group>/…`); default: unless protocolVersion is 4
+   * (the embedded aedes broker has no shared subscriptions and serves one process anyway).
+   */
+  shared?: boolean
+  flushMs?: number
+  maxPerDevice?: number
 }
 
 export class MqttIngest {
-  readonly stats: IngestStats = { received: 0, stored: 0, dropped: { malformed: 0, unknownDevice: 0, future: 0, noMetric: 0 }, connected: false }
+  readonly stats: IngestStats = {
+    received: 0,
+    stored: 0,
+    statuses: 0,
+    dropped: { malformed: 0, unknownDevice: 0, future: 0, noMetric: 0, absurd: 0, flood: 0, lost: 0 },
+    writeFailed: 0,
+    batches: 0,
+    lastBatch: null,
+    connected: false,
+    reconnects: 0,
+  }
+  readonly subscriptions: string[]
+  readonly #topic: RegExp
+  readonly #tz: string
+  readonly #telemetry: TelemetrySink
+  readonly #flushMs: number
+  readonly #maxPerDevice: number
   #client: MqttClient | null = null
-  #pending: Pending[] = []
+  #closed = false
+  /** This batch window: readings per sensor (latest maxPerDevice), status per sensor (latest). */
+  #readings = new Map<number, Pending[]>()
+  #statuses = new Map<number, PendingStatus>()
+  /** What failed writes left for the next batch. */
+  #carry: { readings: Map<number, Pending[]>; statuses: Map<number, PendingStatus> } | null = null
   #timer: NodeJS.Timeout | null = null
+  #refresh: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
-  readonly #sensors = new Map<string, Sensor | null>()
+  /** Known sensors by code; a number: unknown until then (ms). */
+  readonly #sensors = new Map<string, Sensor | number>()
+  #lookups: Map<string, { resolve: (s: Sensor | null) => void; promise: Promise<Sensor | null> }> | null = null
+  readonly #lastLog = new Map<string, { at: number; suppressed: number }>()
 
-  constructor(
-    private readonly opts: { url: string; db: Db; events: EventLog; tiles: TileInvalidator; log: Logger },
-  ) {}
+  constructor(private readonly opts: MqttIngestOptions) {
+    const root = opts.topicRoot ?? 'onegrid'
+    const group = opts.group ?? 'onegrid'
+    if (!/^[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})*$/.test(root)) throw new Error(`bad MQTT topic root ${root}`)
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(group)) throw new Error(`bad MQTT shared-subscription group ${group}`)
+    this.#topic = new RegExp(`^${root.replaceAll('.', '\\.')}/sensors/([A-Za-z0-9_.-]{1,64})/(reading|status)$`)
+    const share = (opts.shared ?? opts.protocolVersion !== 4) ? `$share/${group}/` : ''
+    this.subscriptions = [`${share}${root}/sensors/+/reading`, `${share}${root}/sensors/+/status`]
+    this.#tz = opts.tz ?? 'Asia/Shanghai'
+    this.#telemetry = opts.telemetry ?? noTelemetry
+    this.#flushMs = opts.flushMs ?? FLUSH_MS
+    this.#maxPerDevice = opts.maxPerDevice ?? MAX_PER_DEVICE
+  }
 
+  /** Loads the sensors, then connects and subscribes (reconnecting on its own). */
   start(): void {
-    const client = mqtt.connect(this.opts.url, { clientId: `onegrid-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, protocolVersion: 5, reconnectPeriod: 2000 })
+    void this.warm().then(() => {
+      if (!this.#closed) this.#connect()
+    })
+    // Reloaded now and then: sensors moved or renamed, and statuses changed by other processes (jobs), reach the cache.
+    this.#refresh = setInterval(() => void this.warm(), CACHE_REFRESH_MS)
+    this.#refresh.unref()
+  }
+
+  /** Loads every sensor into the cache (a failure is logged; codes are then looked up as they come). */
+  async warm(): Promise<void> {
+    try {
+      const { rows } = await this.opts.db.query<SensorRow>(SENSORS_SQL)
+      for (const r of rows) this.#sensors.set(r.code, toSensor(r))
+    } catch (err) {
+      this.opts.log.error({ err }, 'loading sensors for the MQTT ingest failed')
+    }
+  }
+
+  #connect(): void {
+    const client = mqtt.connect(this.opts.url, {
+      clientId: `onegrid-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      protocolVersion: this.opts.protocolVersion ?? 5,
+      reconnectPeriod: 2000,
+      ...(this.opts.username ? { username: this.opts.username } : {}),
+      ...(this.opts.password ? { password: this.opts.password } : {}),
+    })
     this.#client = client
+    let wasUp = false
     client.on('connect', () => {
-      this.stats.connected = true
+      if (wasUp) this.stats.reconnects++
+      wasUp = true
       this.opts.log.info({ url: this.opts.url }, 'MQTT connected')
-      client.subscribe(SUBSCRIPTION, { qos: 1 }, (err) => {
-        if (err) this.opts.log.error({ err }, 'MQTT subscribe failed')
+      client.subscribe(this.subscriptions, { qos: 1 }, (err, granted) => {
+        // A refused filter comes back granted with QoS 128 (or a reason code ≥ 128), not as an error.
+        const refused = granted?.filter((g) => g.qos >= 128).map((g) => g.topic) ?? []
+        if (err || refused.length) this.opts.log.error({ err, refused }, 'MQTT subscribe failed')
+        else this.stats.connected = true
       })
     })
     client.on('close', () => {
-      if (this.stats.connected) this.opts.log.warn('MQTT connection lost; reconnecting')
+      if (this.stats.connected && !this.#closed) this.opts.log.warn('MQTT connection lost; reconnecting')
       this.stats.connected = false
     })
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'MQTT error'))
-    client.on('message', (topic, payload) => void this.#receive(topic, payload))
+    client.on('message', (topic, payload) => this.handle(topic, payload))
   }
 
-  #drop(reason: keyof IngestStats['dropped'], detail: Record<string, unknown>): void {
-    this.stats.dropped[reason]++
-    this.opts.log.warn({ reason, ...detail }, 'sensor reading dropped')
+  #drop(reason: DropReason, detail: Record<string, unknown>, n = 1): void {
+    this.stats.dropped[reason] += n
+    // One line per reason a second at most: a flood of bad messages must not flood the log too.
+    const now = Date.now()
+    const last = this.#lastLog.get(reason)
+    if (last && now - last.at < 1000) {
+      last.suppressed += n
+      return
+    }
+    this.#lastLog.set(reason, { at: now, suppressed: 0 })
+    this.opts.log.warn({ reason, ...detail, ...(last?.suppressed ? { alsoDroppedSinceLastLine: last.suppressed } : {}) }, 'sensor message dropped')
   }
 
-  async #sensor(code: string): Promise<Sensor | null> {
-    if (this.#sensors.has(code)) return this.#sensors.get(code)!
-    const { rows } = await this.opts.db.query<{ id: number; unit: string | null }>(`SELECT id, thresholds ->> 'unit' AS unit FROM sensors WHERE code = $1`, [code])
-    const s = rows[0] ?? null
-    // Unknown codes are remembered too (a flood of them costs no queries); a new sensor is found after a restart or import.
-    if (this.#sensors.size > 2_000_000) this.#sensors.clear()
-    this.#sensors.set(code, s)
-    return s
-  }
-
-  async #receive(topic: string, payload: Buffer): Promise<void> {
-    this.stats.received++
-    const m = READING_TOPIC.exec(topic)
+  /** One MQTT message (the client calls it; an embedded broker or a test may too). Never throws. */
+  handle(topic: string, payload: Buffer | string): void {
+    const m = this.#topic.exec(topic)
     if (!m) return
+    this.stats.received++
     const code = m[1]!
+    const parsed = this.#parse(code, m[2] as 'reading' | 'status', payload)
+    if (!parsed) return
+    const s = this.#sensors.get(code)
+    if (s !== undefined && typeof s !== 'number') return this.#accept(s, parsed)
+    if (typeof s === 'number' && s > Date.now()) return this.#drop('unknownDevice', { code })
+    void this.#lookup(code).then((found) => (found ? this.#accept(found, parsed) : this.#drop('unknownDevice', { code })))
+  }
+
+  #parse(code: string, what: 'reading' | 'status', payload: Buffer | string): Parsed | null {
+    if (payload.length > MAX_PAYLOAD) {
+      this.#drop('malformed', { code, why: `payload over ${MAX_PAYLOAD} bytes` })
+      return null
+    }
     let body: unknown
     try {
-      body = JSON.parse(payload.toString('utf8'))
+      body = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'))
     } catch {
       this.#drop('malformed', { code, why: 'not JSON' })
-      return
+      return null
     }
-    const parsed = ReadingMessage.safeParse(body)
-    if (!parsed.success) {
-      this.#drop('malformed', { code, why: describeIssues(parsed.error) })
-      return
+    let out: Parsed
+    if (what === 'status') {
+      const r = StatusMessage.safeParse(body)
+      if (!r.success) return this.#malformed(code, r.error)
+      out = { what, s: { t: Date.parse(r.data.ts), status: r.data.status, battery: r.data.battery ?? null, rssi: r.data.rssi ?? null } }
+    } else if (body !== null && typeof body === 'object' && 'timepoint' in body) {
+      const r = CnemcMessage.safeParse(body)
+      if (!r.success) return this.#malformed(code, r.error)
+      const t = zonedTime(r.data.timepoint, this.#tz)
+      if (!Number.isFinite(t)) {
+        this.#drop('malformed', { code, why: 'timepoint is not a date-time' })
+        return null
+      }
+      if (r.data.stationcode !== undefined && r.data.stationcode !== code) {
+        this.#drop('malformed', { code, why: `stationcode ${r.data.stationcode} is not the topic's device` })
+        return null
+      }
+      out = { what, t, values: r.data }
+    } else {
+      const r = ReadingMessage.safeParse(body)
+      if (!r.success) return this.#malformed(code, r.error)
+      out = 'value' in r.data ? { what, t: Date.parse(r.data.ts), value: r.data.value } : { what, t: Date.parse(r.data.ts), values: r.data.values }
     }
-    if (Date.parse(parsed.data.ts) > Date.now() + FUTURE_SLACK_MS) {
-      this.#drop('future', { code, ts: parsed.data.ts })
-      return
+    const t = out.what === 'status' ? out.s.t : out.t
+    if (t > Date.now() + FUTURE_SLACK_MS) {
+      this.#drop('future', { code, ts: new Date(t).toISOString() })
+      return null
     }
-    const sensor = await this.#sensor(code)
-    if (!sensor) {
-      this.#drop('unknownDevice', { code })
-      return
+    return out
+  }
+
+  #malformed(code: string, error: z.ZodError): null {
+    this.#drop('malformed', { code, why: describeIssues(error) })
+    return null
+  }
+
+  #accept(sensor: Sensor, p: Parsed): void {
+    if (p.what === 'status') {
+      const prev = this.#statuses.get(sensor.id)
+      if (!prev || prev.t <= p.s.t) this.#statuses.set(sensor.id, p.s)
+      return this.#schedule()
     }
-    let value: number | undefined
-    if ('value' in parsed.data) value = parsed.data.value
+    let value = p.value
+    if (value === undefined && p.values) {
+      const key = sensor.unitKey
+      if (key !== null) {
+        value = numeric(p.values[sensor.unit!] ?? p.values[key])
+        if (value === undefined) {
+          for (const k in p.values) if (k.toLowerCase() === key) value = numeric(p.values[k])
+        }
+      }
+    }
+    if (value === undefined) return this.#drop('noMetric', { code: sensor.code, unit: sensor.unit })
+    if ((sensor.min !== null && value < sensor.min) || (sensor.max !== null && value > sensor.max)) {
+      return this.#drop('absurd', { code: sensor.code, type: sensor.type, value, range: [sensor.min, sensor.max] })
+    }
+    const list = this.#readings.get(sensor.id)
+    if (!list) this.#readings.set(sensor.id, [{ t: p.t, value }])
     else {
-      const unit = sensor.unit?.toLowerCase()
-      const entry = Object.entries(parsed.data.values).find(([k]) => k.toLowerCase() === unit)
-      value = entry?.[1]
+      if (list.length >= this.#maxPerDevice) {
+        list.shift()
+        this.#drop('flood', { code: sensor.code, keep: this.#maxPerDevice })
+      }
+      list.push({ t: p.t, value })
     }
-    if (value === undefined) {
-      this.#drop('noMetric', { code, unit: sensor.unit })
-      return
+    // Live screens get it now; the database gets it with the batch.
+    this.#telemetry.offer({ kind: 'sensor', id: sensor.id, lon: sensor.lon, lat: sensor.lat, scope: sensor.grid_code, ts: new Date(p.t).toISOString(), data: { value, status: sensor.status } })
+    this.#schedule()
+  }
+
+  /** Looks a code up, batched with the other codes asked for in the same tick. */
+  #lookup(code: string): Promise<Sensor | null> {
+    if (!this.#lookups) {
+      const batch = new Map<string, { resolve: (s: Sensor | null) => void; promise: Promise<Sensor | null> }>()
+      this.#lookups = batch
+      setImmediate(() => {
+        this.#lookups = null
+        void this.#resolveLookups(batch)
+      })
     }
-    this.#pending.push({ sensorId: sensor.id, ts: parsed.data.ts, value })
+    const have = this.#lookups.get(code)
+    if (have) return have.promise
+    let resolve!: (s: Sensor | null) => void
+    const promise = new Promise<Sensor | null>((r) => (resolve = r))
+    this.#lookups.set(code, { resolve, promise })
+    return promise
+  }
+
+  async #resolveLookups(batch: Map<string, { resolve: (s: Sensor | null) => void }>): Promise<void> {
+    const codes = [...batch.keys()]
+    let found = new Map<string, Sensor>()
+    try {
+      const { rows } = await this.opts.db.query<SensorRow>(`${SENSORS_SQL} WHERE s.code = ANY($1::text[])`, [codes])
+      found = new Map(rows.map((r) => [r.code, toSensor(r)]))
+    } catch (err) {
+      this.opts.log.error({ err }, 'looking up sensors failed')
+    }
+    // Unknown codes are remembered for a while (a flood of them costs no queries).
+    if (this.#sensors.size > 2_000_000) this.#sensors.clear()
+    const until = Date.now() + UNKNOWN_TTL_MS
+    for (const [code, { resolve }] of batch) {
+      const s = found.get(code) ?? null
+      this.#sensors.set(code, s ?? until)
+      resolve(s)
+    }
+  }
+
+  #schedule(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = null
       this.#flushing = this.#flushing.then(() => this.#flush())
-    }, FLUSH_MS)
+    }, this.#flushMs)
+  }
+
+  /** Writes what is pending now (tests; close). */
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer)
+      this.#timer = null
+    }
+    this.#flushing = this.#flushing.then(() => this.#flush())
+    return this.#flushing
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#pending
-    this.#pending = []
-    if (batch.length === 0) return
-    try {
-      const changed = await this.opts.events.write(async (tx, append) => {
-        const ids = batch.map((r) => r.sensorId)
-        const ts = batch.map((r) => r.ts)
-        const values = batch.map((r) => r.value)
+    let readings = this.#readings
+    let statuses = this.#statuses
+    this.#readings = new Map()
+    this.#statuses = new Map()
+    const carry = this.#carry
+    this.#carry = null
+    if (carry) {
+      for (const [id, list] of readings) carry.readings.set(id, [...(carry.readings.get(id) ?? []), ...list])
+      for (const [id, s] of statuses) {
+        const prev = carry.statuses.get(id)
+        if (!prev || prev.t <= s.t) carry.statuses.set(id, s)
+      }
+      readings = carry.readings
+      statuses = carry.statuses
+    }
+    if (readings.size === 0 && statuses.size === 0) return
+    const batch = toArrays(readings, statuses)
+    const started = performance.now()
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const effects = await this.#write(batch)
+        this.stats.stored += batch.ids.length
+        this.stats.statuses += batch.sids.length
+        this.stats.batches++
+        this.stats.lastBatch = { readings: batch.ids.length, ms: Math.round(performance.now() - started) }
+        this.#after(effects)
+        return
+      } catch (err) {
+        this.stats.writeFailed++
+        this.opts.log.error({ err, readings: batch.ids.length, attempt }, 'writing sensor readings failed')
+        if (attempt < 2) continue
+        // Kept for the next batch, unless the backlog is already too large: then these are given up.
+        if (batch.ids.length <= MAX_BACKLOG) {
+          this.#carry = { readings, statuses }
+          this.#schedule()
+        } else this.#drop('lost', { readings: batch.ids.length }, batch.ids.length)
+        return
+      }
+    }
+  }
+
+  #write(b: Batch): Promise<Effects> {
+    return this.opts.events.write(async (tx, append) => {
+      await lockSensors(tx, [...b.lids, ...b.sids])
+      if (b.ids.length) {
+        // Sensors deleted since they were cached are skipped rather than failing the batch.
         await tx.query(
           `INSERT INTO sensor_readings (sensor_id, ts, value)
-           SELECT * FROM unnest($1::int[], $2::timestamptz[], $3::float8[])
+           SELECT r.sensor_id, to_timestamp(r.t / 1000.0), r.value
+             FROM unnest($1::int[], $2::float8[], $3::float8[]) r(sensor_id, t, value)
+            WHERE EXISTS (SELECT 1 FROM sensors s WHERE s.id = r.sensor_id)
            ON CONFLICT (sensor_id, ts) DO UPDATE SET value = EXCLUDED.value`,
-          [ids, ts, values],
+          [b.ids, b.ts, b.values],
         )
-        await tx.query(
-          `UPDATE sensors s SET last_value = l.value, last_seen = l.ts
-             FROM (SELECT DISTINCT ON (sensor_id) sensor_id, ts, value
-                     FROM unnest($1::int[], $2::timestamptz[], $3::float8[]) r(sensor_id, ts, value)
-                    ORDER BY sensor_id, ts DESC) l
-            WHERE s.id = l.sensor_id AND (s.last_seen IS NULL OR s.last_seen <= l.ts)`,
-          [ids, ts, values],
-        )
-        return raiseThresholdAlarms(tx, append, { ids, ts, values })
-      })
-      this.stats.stored += batch.length
-      for (const s of changed) this.opts.tiles.changed('sensors', [s.lon, s.lat, s.lon, s.lat], s.grid_code)
-    } catch (err) {
-      this.opts.log.error({ err, readings: batch.length }, 'writing sensor readings failed')
+      }
+      const alarms = await evaluateReadings(tx, b)
+      const cases = await linkCases(tx, alarms, this.#tz)
+      const sensors = (await tx.query<SensorChange>(alarmSql.ingest_sensors, [b.lids, b.lts, b.lvalues, b.sids, b.sts, b.sstatus, b.sbattery, b.srssi])).rows
+      const effects = { alarms, cases, sensors }
+      await announce(append, effects, 'system')
+      return effects
+    })
+  }
+
+  #after(effects: Effects): void {
+    for (const s of effects.sensors) {
+      const cached = this.#sensors.get(s.code)
+      if (cached && typeof cached !== 'number') cached.status = s.status
     }
+    invalidateTiles(this.opts.tiles, effects)
   }
 
   /** Stops taking readings and writes what is pending. */
   async close(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer)
-      this.#timer = null
-      this.#flushing = this.#flushing.then(() => this.#flush())
-    }
-    await this.#flushing
+    this.#closed = true
+    if (this.#refresh) clearInterval(this.#refresh)
+    await this.flush()
     await this.#client?.endAsync()
   }
+}
+
+const SENSORS_SQL = `SELECT s.id, s.code, s.type, coalesce(s.thresholds ->> 'unit', s.unit) AS unit, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+       s.grid_code, s.status, r.min_value, r.max_value
+  FROM sensors s LEFT JOIN sensor_value_ranges r ON r.sensor_type = s.type`
+
+interface SensorRow {
+  id: number
+  code: string
+  type: string
+  unit: string | null
+  lon: number
+  lat: number
+  grid_code: string | null
+  status: string
+  min_value: number | null
+  max_value: number | null
+}
+
+function toSensor(r: SensorRow): Sensor {
+  return { id: r.id, code: r.code, type: r.type, unit: r.unit, unitKey: r.unit?.toLowerCase() ?? null, lon: r.lon, lat: r.lat, grid_code: r.grid_code, status: r.status, min: r.min_value, max: r.max_value }
+}
+
+interface Batch {
+  /** Every reading, one per sensor and time. */
+  ids: number[]
+  ts: number[]
+  values: number[]
+  /** The latest reading per sensor. */
+  lids: number[]
+  lts: number[]
+  lvalues: number[]
+  /** The latest status message per sensor. */
+  sids: number[]
+  sts: number[]
+  sstatus: string[]
+  sbattery: (number | null)[]
+  srssi: (number | null)[]
+}
+
+function toArrays(readings: Map<number, Pending[]>, statuses: Map<number, PendingStatus>): Batch {
+  const b: Batch = { ids: [], ts: [], values: [], lids: [], lts: [], lvalues: [], sids: [], sts: [], sstatus: [], sbattery: [], srssi: [] }
+  for (const [id, list] of readings) {
+    let latest: Pending | null = null
+    // The same time twice: the later message wins (one row per sensor and time in a statement).
+    const seen = list.length > 1 ? new Set<number>() : null
+    for (let i = list.length - 1; i >= 0; i--) {
+      const r = list[i]!
+      if (seen) {
+        if (seen.has(r.t)) continue
+        seen.add(r.t)
+      }
+      b.ids.push(id)
+      b.ts.push(r.t)
+      b.values.push(r.value)
+      if (!latest || r.t >= latest.t) latest = r
+    }
+    if (latest) {
+      b.lids.push(id)
+      b.lts.push(latest.t)
+      b.lvalues.push(latest.value)
+    }
+  }
+  for (const [id, s] of statuses) {
+    b.sids.push(id)
+    b.sts.push(s.t)
+    b.sstatus.push(s.status)
+    b.sbattery.push(s.battery)
+    b.srssi.push(s.rssi)
+  }
+  return b
 }

@@ -60,6 +60,8 @@ export const openApiDocument = {
     { name: 'stats' },
     { name: 'data', description: 'import and export' },
     { name: 'admin' },
+    { name: 'sensing', description: 'sensors, alarms and device credentials (readings arrive over MQTT)' },
+    { name: 'positions', description: 'worker positions, tracks, presence and geofences' },
   ],
   security: [{ session: [] }, { bearer: [] }],
   paths: {
@@ -279,6 +281,123 @@ export const openApiDocument = {
           content: { 'application/json': { schema: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['online', 'offline', 'alarm'] } } } } },
         },
         responses: { 200: json('the sensor'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/alarms': {
+      get: {
+        tags: ['sensing'],
+        summary: 'alarms in your scope, newest change first',
+        parameters: [
+          query('state', 'open (neither acknowledged nor resolved), acked, resolved; several comma-separated; default all', { type: 'string' }),
+          query('since', 'only alarms changed since (ISO 8601 with offset)', { type: 'string', format: 'date-time' }),
+          query('limit', 'at most this many (1–1000, default 100)', { type: 'integer', minimum: 1, maximum: 1000 }),
+        ],
+        responses: { 200: json('{ alarms: [...] }'), ...errors(400, 401) },
+      },
+    },
+    '/api/alarms/{id}/ack': {
+      post: {
+        tags: ['sensing'],
+        summary: 'acknowledge an open alarm (admins, dispatchers, leaders, supervisors in scope): who and when are recorded, alarm:acked goes out',
+        parameters: [pathParam('id', 'alarm id', { type: 'integer', minimum: 1 })],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 500 } } } } } },
+        responses: { 200: json('the acknowledgement'), ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    '/api/alarms/{id}/resolve': {
+      post: {
+        tags: ['sensing'],
+        summary: 'resolve an alarm by hand (same roles as ack); alarm:resolved goes out and the sensor status follows',
+        parameters: [pathParam('id', 'alarm id', { type: 'integer', minimum: 1 })],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 500 } } } } } },
+        responses: { 200: json('the alarm'), ...errors(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    '/api/devices/{code}/credentials': {
+      post: {
+        tags: ['sensing'],
+        summary: 'issue MQTT credentials for a sensor (admins; the password is shown once, only its argon2id hash is kept; an older password stops working)',
+        parameters: [pathParam('code', 'sensor code')],
+        responses: { 201: json('username, password, topics'), ...errors(400, 401, 403, 404, 409) },
+      },
+      delete: {
+        tags: ['sensing'],
+        summary: "revoke a sensor's MQTT credentials (admins); its live connection is dropped",
+        parameters: [pathParam('code', 'sensor code')],
+        responses: { 204: { description: 'revoked' }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/api/positions': {
+      post: {
+        tags: ['positions'],
+        summary:
+          'report position fixes (at most 1000): a worker their own, admins and dispatchers any worker in their scope (workerId in each fix); ' +
+          'GCJ-02 converted when crs says so; duplicates (same worker and ts) ignored; the geofence raises worker:out_of_grid / worker:back_in_grid',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['positions'],
+                properties: {
+                  crs: { type: 'string', enum: ['wgs84', 'gcj02'], default: 'wgs84' },
+                  positions: {
+                    type: 'array',
+                    minItems: 1,
+                    maxItems: 1000,
+                    items: {
+                      type: 'object',
+                      required: ['ts', 'lon', 'lat'],
+                      properties: {
+                        workerId: { type: 'integer', minimum: 1 },
+                        ts: { type: 'string', format: 'date-time', description: 'with its offset; at most 5 min ahead, at most 7 days old' },
+                        lon: { type: 'number', minimum: -180, maximum: 180 },
+                        lat: { type: 'number', minimum: -90, maximum: 90 },
+                        accuracy: { type: 'number', minimum: 0, description: 'metres' },
+                        speed: { type: 'number', minimum: 0, description: 'm/s' },
+                        heading: { type: 'number', minimum: 0, maximum: 360, description: 'degrees clockwise from north' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: json('accepted, duplicates, events (geofence events raised)'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/workers/{id}/track': {
+      get: {
+        tags: ['positions'],
+        summary: "a worker's track in [from, to): points (thinned to 20 000, truncated), stops, distanceM, patrolS, outOfGridS, outOfGrid segments",
+        parameters: [
+          pathParam('id', 'worker id', { type: 'integer', minimum: 1 }),
+          query('from', 'start (ISO 8601 with offset); default: 24 h before to', { type: 'string', format: 'date-time' }),
+          query('to', 'end, exclusive (ISO 8601 with offset); default: now; at most 31 days after from', { type: 'string', format: 'date-time' }),
+        ],
+        responses: { 200: json('the track'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/workers/{id}/patrol': {
+      get: {
+        tags: ['positions'],
+        summary: "a worker's patrol of one day (ONEGRID_TZ): distanceM, patrolS (inside the fence), outOfGridS",
+        parameters: [pathParam('id', 'worker id', { type: 'integer', minimum: 1 }), query('day', 'YYYY-MM-DD; default: today', { type: 'string', format: 'date' })],
+        responses: { 200: json('day, distanceM, patrolS, outOfGridS'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/grids/{code}/presence': {
+      get: {
+        tags: ['positions'],
+        summary: 'who was in a grid in [from, to), and when (runs of fixes inside; a gap over 5 min splits them)',
+        parameters: [
+          pathParam('code', '15-digit grid code'),
+          query('from', 'start (ISO 8601 with offset); default: 24 h before to', { type: 'string', format: 'date-time' }),
+          query('to', 'end, exclusive; default: now; at most 31 days after from', { type: 'string', format: 'date-time' }),
+        ],
+        responses: { 200: json('[{ workerId, code, name, intervals: [{ from, to }] }]', { type: 'array' }), ...errors(400, 401, 403, 404, 422) },
       },
     },
   },

@@ -3,6 +3,7 @@
  * The server validates every client message against these.
  */
 import { z } from 'zod'
+import type { TelemetryItem } from './telemetry.ts'
 
 export const HelloPayload = z.object({
   serverTime: z.string(),
@@ -59,8 +60,30 @@ export type ReplayRequest = z.infer<typeof ReplayRequest>
 /** The answer to `replay`: events in seq order; `more` when the client should ask again from the last. */
 export type ReplayAnswer = { events: DomainEvent[]; more: boolean } | { error: string }
 
+/**
+ * Client → server: what the client's map shows, so it gets the live values there (telemetry.ts);
+ * `bbox: null` stops them. Until a client says, it gets none.
+ */
+const Lon = z.number().min(-180).max(180)
+const Lat = z.number().min(-90).max(90)
+export const ViewportRequest = z.strictObject({
+  bbox: z
+    .tuple([Lon, Lat, Lon, Lat], { error: 'bbox must be [west, south, east, north] in degrees (WGS84), or null' })
+    .refine(([w, s, e, n]) => w <= e && s <= n, 'bbox must be [west, south, east, north] with west ≤ east and south ≤ north')
+    .nullable(),
+  kinds: z.array(z.enum(['sensor', 'worker'])).min(1, 'name at least one kind (sensor, worker)').max(2).optional(),
+})
+export type ViewportRequest = z.infer<typeof ViewportRequest>
+export type ViewportAnswer = { bbox: [number, number, number, number] | null; kinds: ('sensor' | 'worker')[] } | { error: string }
+
+/** Server → client: the latest live values in the client's viewport and scope (at most one message per interval). */
+export interface TelemetryPayload {
+  items: TelemetryItem[]
+}
+
 export interface ServerToClientEvents {
   hello: (p: HelloPayload) => void
+  telemetry: (p: TelemetryPayload) => void
   event: (e: DomainEvent) => void
   'import:progress': (p: ImportProgressPayload) => void
   'tiles:invalidate': (p: TilesInvalidatePayload) => void
@@ -100,9 +123,69 @@ export const SubscribeRequest = z.strictObject({
 export type SubscribeRequest = z.infer<typeof SubscribeRequest>
 export type SubscribeAnswer = { rooms: string[] } | { error: string }
 
+/** Most fixes one `position` message or POST /api/positions carries. */
+export const MAX_POSITIONS = 1000
+
+/**
+ * One position fix from the field: `ts` with its offset; lon/lat in the report's `crs`;
+ * accuracy in metres, speed in m/s, heading in degrees clockwise from north. `workerId` is
+ * needed only when one sender reports for several workers (a terminal platform, the simulator).
+ */
+export const PositionFix = z
+  .strictObject({
+    workerId: z.number().int().positive().max(2_147_483_647).optional(),
+    ts: z.iso.datetime({ offset: true, error: 'ts must be an ISO 8601 date-time with its offset, e.g. 2026-11-21T09:30:00+08:00' }),
+    lon: z.number({ error: 'lon must be a number' }).min(-180, 'lon must be within -180…180').max(180, 'lon must be within -180…180'),
+    lat: z.number({ error: 'lat must be a number' }).min(-90, 'lat must be within -90…90').max(90, 'lat must be within -90…90'),
+    accuracy: z.number().min(0).max(100_000, 'accuracy is in metres (at most 100 km)').optional(),
+    speed: z.number().min(0).max(150, 'speed is in m/s (at most 150)').optional(),
+    heading: z.number().min(0).max(360, 'heading is in degrees 0…360').optional(),
+  })
+  // 0, 0 is what receivers report before they have a fix.
+  .refine((p) => p.lon !== 0 || p.lat !== 0, { message: 'lon 0, lat 0 is a receiver without a fix, not a position', path: ['lon'] })
+export type PositionFix = z.infer<typeof PositionFix>
+
+/** Client → server `position` (and the body of POST /api/positions): fixes, GCJ-02 converted when `crs` says so. */
+export const PositionReport = z.strictObject({
+  crs: z.enum(['wgs84', 'gcj02'], { error: 'crs must be wgs84 or gcj02' }).default('wgs84'),
+  positions: z.array(PositionFix).min(1, 'send at least one position').max(MAX_POSITIONS, `at most ${MAX_POSITIONS} positions at once`),
+})
+export type PositionReport = z.infer<typeof PositionReport>
+export type PositionAnswer = { accepted: number; duplicates: number; events: number } | { error: string }
+
+/** Domain events of the geofence (event log, scope = the worker's grid). */
+export const WORKER_OUT_OF_GRID = 'worker:out_of_grid'
+export const WORKER_BACK_IN_GRID = 'worker:back_in_grid'
+/** Their payload: where and when the fix that changed the state was, and how far outside (+) or inside (−) the fence edge. */
+export const WorkerFencePayload = z.object({
+  workerId: z.number().int(),
+  code: z.string(),
+  name: z.string(),
+  gridCode: z.string().nullable(),
+  lon: z.number(),
+  lat: z.number(),
+  at: z.string(),
+  distanceM: z.number(),
+  /** Out of grid only: the first fix of the run beyond the band (the worker has been out since then). */
+  since: z.string().optional(),
+})
+export type WorkerFencePayload = z.infer<typeof WorkerFencePayload>
+
 /** What clients may send; each message is checked against its zod schema before use. */
 export interface ClientToServerEvents {
   replay: (req: unknown, ack: (a: ReplayAnswer) => void) => void
   subscribe: (req: unknown, ack: (a: SubscribeAnswer) => void) => void
   unsubscribe: (req: unknown, ack: (a: SubscribeAnswer) => void) => void
+  /** The signed-in worker's own position fixes (field page). */
+  position: (req: unknown, ack: (a: PositionAnswer) => void) => void
+  /** What the client's map shows (telemetry); the ack is optional. */
+  viewport: (req: unknown, ack?: (a: ViewportAnswer) => void) => void
+}
+
+/** Between server processes (io.serverSideEmit, with the Redis adapter). */
+export interface InterServerEvents {
+  /** The live values one process took in during its last tick, for the others' sockets. */
+  telemetry: (items: TelemetryItem[]) => void
+  /** A change on one process: the others drop their cached tiles of the layer inside bbox (their sockets were told through the adapter). */
+  'tiles:changed': (p: TilesInvalidatePayload) => void
 }

@@ -1,6 +1,6 @@
 import type http from 'node:http'
 import { parse as parseCookie } from 'cookie'
-import { Server } from 'socket.io'
+import { Server, type ServerOptions } from 'socket.io'
 import type { z } from 'zod'
 import type { Logger } from '../log.ts'
 import type { Queryable } from '../db/index.ts'
@@ -8,16 +8,44 @@ import { inScope, scopeFilter } from '../auth/scope.ts'
 import { describeIssues } from '../http/validate.ts'
 import { SESSION_COOKIE, tokenFrom, type Actor, type Sessions } from '../auth/sessions.ts'
 import type { EventLog } from './event-log.ts'
-import { ReplayRequest, scopeRoom, SubscribeRequest, UNRESTRICTED_ROOM, userRoom, type ClientToServerEvents, type ServerToClientEvents } from './events.ts'
+import {
+  PositionReport,
+  ReplayRequest,
+  scopeRoom,
+  SubscribeRequest,
+  UNRESTRICTED_ROOM,
+  userRoom,
+  ViewportRequest,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type ServerToClientEvents,
+} from './events.ts'
+import type { Telemetry, Viewport } from './telemetry.ts'
+import type { PositionService } from '../positions/service.ts'
+import { HttpError } from '../http/errors.ts'
+
+/** The largest message a client may send. */
+export const MAX_MESSAGE_BYTES = 512 * 1024
 
 /** Client messages refused (bad shape, rooms outside the scope), by reason: also in /api/health. */
-export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, outOfScope: 0 }
+export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, viewport: 0, position: 0, outOfScope: 0 }
 
-export type Io = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { actor: Actor }>
+export type Io = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, { actor: Actor; viewport?: Viewport }>
 
 /** socket.io on the same HTTP server; a connection needs a session like any request. */
-export function attachSocket(server: http.Server, opts: { sessions: Sessions; log: Logger; version: string; events: EventLog; db: Queryable }): Io {
-  const io: Io = new Server(server, { path: '/socket.io', serveClient: false, connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 } })
+export function attachSocket(
+  server: http.Server,
+  opts: { sessions: Sessions; log: Logger; version: string; events: EventLog; db: Queryable; telemetry?: Telemetry; positions?: PositionService; adapter?: ServerOptions['adapter'] },
+): Io {
+  // adapter: with REDIS_URL the Redis streams adapter (realtime/scale.ts), which keeps recovery working across processes.
+  // A client message larger than MAX_MESSAGE_BYTES (the largest legitimate one, 1000 position fixes, is ~150 KB) ends that connection.
+  const io: Io = new Server(server, {
+    path: '/socket.io',
+    serveClient: false,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 },
+    ...(opts.adapter ? { adapter: opts.adapter } : {}),
+  })
   io.use(async (socket, next) => {
     try {
       const cookies = parseCookie(socket.handshake.headers.cookie ?? '')
@@ -40,7 +68,7 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
       .catch((err: unknown) => opts.log.error({ err }, 'socket hello failed'))
 
     /** A client message checked against its schema; refused (logged, counted, answered with the reason) when it does not fit. */
-    function check<T>(schema: z.ZodType<T>, req: unknown, what: 'replay' | 'subscribe' | 'unsubscribe', ack: (a: { error: string }) => void): T | null {
+    function check<T>(schema: z.ZodType<T>, req: unknown, what: 'replay' | 'subscribe' | 'unsubscribe' | 'viewport' | 'position', ack: (a: { error: string }) => void): T | null {
       const parsed = schema.safeParse(req)
       if (parsed.success) return parsed.data
       refused[what]++
@@ -57,6 +85,24 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
       opts.events.replay(actor, asked.since, asked.limit).then(ack, (err: unknown) => {
         opts.log.error({ err }, 'replay failed')
         ack({ error: 'replay failed; try again' })
+      })
+    })
+
+    // The field page: the signed-in worker's own fixes, stored and judged like POST /api/positions.
+    socket.on('position', (req, ack) => {
+      const answer = typeof ack === 'function' ? ack : () => {}
+      const asked = check(PositionReport, req, 'position', answer)
+      if (!asked) return
+      if (!opts.positions) return answer({ error: 'this server takes no positions' })
+      opts.positions.ingest(actor, asked, { ownOnly: true }).then(answer, (err: unknown) => {
+        if (err instanceof HttpError && err.status < 500) {
+          refused.position++
+          opts.log.warn({ user: actor.username, reason: err.message }, 'positions refused')
+          answer({ error: err.message })
+        } else {
+          opts.log.error({ err }, 'storing positions failed')
+          answer({ error: 'storing positions failed; send them again' })
+        }
       })
     })
 
@@ -81,6 +127,15 @@ export function attachSocket(server: http.Server, opts: { sessions: Sessions; lo
           ack({ error: 'subscribe failed; try again' })
         },
       )
+    })
+    // What the client's map shows: it gets the live values there (telemetry.ts), none before it says.
+    socket.on('viewport', (req, ack) => {
+      const answer = typeof ack === 'function' ? ack : () => {}
+      const asked = check(ViewportRequest, req, 'viewport', answer)
+      if (!asked) return
+      const kinds = asked.kinds ?? ['sensor', 'worker']
+      opts.telemetry?.watch(socket, asked.bbox ? { bbox: asked.bbox, kinds } : null)
+      answer({ bbox: asked.bbox, kinds })
     })
     socket.on('unsubscribe', (req, ack) => {
       if (typeof ack !== 'function') return

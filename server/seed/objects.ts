@@ -22,6 +22,8 @@ import { parse } from 'csv-parse/sync'
 import { Faker, base, en, zh_CN } from '@faker-js/faker'
 import type { Db, Queryable } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
+import { zoneClock, type ZoneClock as Clock } from '../time/zone.ts'
+import { Rng } from '../random.ts'
 
 export interface SeedOptions {
   seed: number
@@ -76,55 +78,10 @@ const dataCsv = (name: string) => readCsv(new URL(name, dataDir))
 const dataJson = <T>(name: string) => JSON.parse(fs.readFileSync(new URL(name, dataDir), 'utf8')) as T
 
 /** Random choices, all drawn from the seeded faker. */
-class Rng {
-  constructor(readonly f: Faker) {}
-  u(): number {
-    return this.f.number.float()
-  }
-  range(a: number, b: number): number {
-    return a + (b - a) * this.u()
-  }
-  int(a: number, b: number): number {
-    return a + Math.floor(this.u() * (b - a + 1))
-  }
-  chance(p: number): boolean {
-    return this.u() < p
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[Math.floor(this.u() * a.length)]
-  }
-  normal(): number {
-    const u1 = 1 - this.u()
-    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * this.u())
-  }
-  weighted<T>(items: readonly T[], weights: readonly number[]): T {
-    let total = 0
-    for (const w of weights) total += w
-    let r = this.u() * total
-    for (let i = 0; i < items.length; i++) {
-      r -= weights[i]
-      if (r < 0) return items[i]
-    }
-    return items[items.length - 1]
-  }
-  /** Picks from a table of { value: weight }. */
-  table<K extends string | number>(t: Record<K, number>): K {
-    const keys = Object.keys(t) as K[]
-    return this.weighted(keys, keys.map((k) => t[k]))
-  }
-  shuffle<T>(a: readonly T[]): T[] {
-    const out = [...a]
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(this.u() * (i + 1))
-      ;[out[i], out[j]] = [out[j], out[i]]
-    }
-    return out
-  }
-  /** k distinct items in their original order. */
-  sample<T>(a: readonly T[], k: number): T[] {
-    if (k >= a.length) return [...a]
-    const idx = this.shuffle(a.map((_, i) => i)).slice(0, k).sort((p, q) => p - q)
-    return idx.map((i) => a[i])
+/** The seed's draws: the shared ones, plus Chinese names and phone numbers. */
+class SeedRng extends Rng {
+  constructor(override readonly f: Faker) {
+    super(f)
   }
   name(sex?: 'male' | 'female'): string {
     return this.f.person.lastName() + this.f.person.firstName(sex)
@@ -138,52 +95,6 @@ class Rng {
 }
 
 const MOBILE_PREFIXES = ['130', '131', '132', '133', '135', '136', '137', '138', '139', '150', '151', '152', '153', '155', '156', '157', '158', '159', '166', '173', '176', '177', '180', '181', '182', '183', '185', '186', '187', '188', '189', '191', '198', '199']
-
-/** Wall-clock time in one IANA zone, by offset lookup (cached per UTC hour). */
-class Clock {
-  private fmt: Intl.DateTimeFormat
-  private cache = new Map<number, number>()
-  constructor(tz: string) {
-    this.fmt = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
-  }
-  offset(ms: number): number {
-    const h = Math.floor(ms / HOUR)
-    let o = this.cache.get(h)
-    if (o === undefined) {
-      const p = Object.fromEntries(this.fmt.formatToParts(new Date(h * HOUR)).map((x) => [x.type, x.value]))
-      o = Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - h * HOUR
-      this.cache.set(h, o)
-    }
-    return o
-  }
-  /** The wall clock of an instant, as a Date to read with getUTC*. */
-  wall(ms: number): Date {
-    return new Date(ms + this.offset(ms))
-  }
-  /** The instant of a wall-clock time (fields may overflow, as in Date.UTC). */
-  at(y: number, m0: number, d: number, hh = 0, mm = 0, ss = 0): number {
-    const g = Date.UTC(y, m0, d, hh, mm, ss)
-    const t = g - this.offset(g)
-    return g - this.offset(t)
-  }
-  /** Local midnight `k` days after the local day of `ms`. */
-  day(ms: number, k = 0): number {
-    const w = this.wall(ms)
-    return this.at(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate() + k)
-  }
-  hour(ms: number): number {
-    const w = this.wall(ms)
-    return w.getUTCHours() + w.getUTCMinutes() / 60
-  }
-  /** 1 = Monday … 7 = Sunday. */
-  isoWeekday(ms: number): number {
-    return this.wall(ms).getUTCDay() || 7
-  }
-  ymd(ms: number, sep = ''): string {
-    const w = this.wall(ms)
-    return [w.getUTCFullYear(), pad(w.getUTCMonth() + 1, 2), pad(w.getUTCDate(), 2)].join(sep)
-  }
-}
 
 /** Working time for limits in working hours (data/work_calendar.json). */
 class WorkCalendar {
@@ -364,7 +275,7 @@ interface SensorType {
 class Seeder {
   readonly faker = new Faker({ locale: [zh_CN, en, base] })
   readonly fakerEn = new Faker({ locale: [en, base] })
-  readonly rng = new Rng(this.faker)
+  readonly rng = new SeedRng(this.faker)
   readonly clock: Clock
   readonly cal: WorkCalendar
   readonly anchor: number
@@ -393,7 +304,7 @@ class Seeder {
     readonly tx: Queryable,
     readonly opts: SeedOptions,
   ) {
-    this.clock = new Clock(opts.tz)
+    this.clock = zoneClock(opts.tz)
     this.cal = new WorkCalendar(this.clock, dataJson('work_calendar.json'))
     this.anchor = opts.anchor.getTime()
     this.log = opts.log ?? (() => {})
@@ -1221,7 +1132,7 @@ const OUTCOMES: Record<string, string[]> = {
 const RETURN_REASONS = ['现场未清理干净', '处置不彻底', '问题反复出现', '照片与现场不符', '未按要求整改到位']
 
 class CaseMaker {
-  private r: Rng
+  private r: SeedRng
   private dispatchers = new Map<string, string[]>()
   private staff = new Map<number, string[]>()
   private pool: (Pt & { grid: string; road: string | null })[] = []
@@ -1640,7 +1551,7 @@ class Network {
 }
 
 class TrackMaker {
-  private r: Rng
+  private r: SeedRng
   private nets = new Map<string, Network>()
   constructor(private s: Seeder) {
     this.r = s.rng
@@ -1760,7 +1671,7 @@ class TrackMaker {
 
 /** The anchor for a first start: 00:00 of the day of `now` in the time zone `tz`. */
 export function localMidnight(now: Date, tz: string): Date {
-  return new Date(new Clock(tz).day(now.getTime()))
+  return new Date(zoneClock(tz).day(now.getTime()))
 }
 
 /**

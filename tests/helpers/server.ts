@@ -44,6 +44,11 @@ export async function startTestServer(opts: { databaseUrl?: string; env?: Record
     ONEGRID_DEMO_ANCHOR: TEST_ANCHOR,
     ONEGRID_WEB_DIR: path.join(projectRoot, 'dist', 'web'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // No embedded MQTT broker on a fixed port, no simulator and no periodic jobs (an offline
+    // alarm or reminder would land in the middle of another test's events), unless the test asks.
+    ONEGRID_MQTT_PORT: 'off',
+    ONEGRID_SIMULATE: 'off',
+    ONEGRID_JOBS: 'off',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   })

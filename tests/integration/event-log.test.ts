@@ -6,6 +6,7 @@
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { appendEvent } from '../../server/realtime/event-log.ts'
+import { MAX_MESSAGE_BYTES } from '../../server/realtime/socket.ts'
 import { EventStream, type DomainEvent } from '../../web/services/eventStream.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
@@ -196,6 +197,22 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
     }
     expect(sup.socket.connected).toBe(true)
     sup.socket.close()
+  })
+
+  it('ends the connection of a client sending an oversized message, and goes on serving the others', async () => {
+    const big = await client(admin)
+    const other = await client(admin)
+    const start = other.stream.lastSeq!
+    const dropped = new Promise<string>((resolve) => big.socket.once('disconnect', (reason) => resolve(reason)))
+    big.socket.emit('replay', { since: 0, pad: 'x'.repeat(MAX_MESSAGE_BYTES + 1024) }, () => {})
+    expect(await dropped).toMatch(/transport (close|error)/)
+    big.socket.close()
+    await patch(inBund.id, 'offline')
+    await patch(inBund.id, 'online')
+    await until(() => other.got.length >= 2, 'the events after the oversized message')
+    expect(other.got.map((e) => e.seq)).toEqual([start + 1, start + 2])
+    expect((await fetch(`${s.url}/api/health`)).status).toBe(200)
+    other.socket.close()
   })
 
   it('numbers events in commit order: a writer that commits later gets the later number, and a rollback leaves no hole', async () => {

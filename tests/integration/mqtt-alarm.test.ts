@@ -32,9 +32,14 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { MQTT_URL: url! } })
     admin = await login(s.url, 'admin')
+    // A sensor without an open threshold or rate alarm, of a type with no rate rule (so one reading
+    // raises exactly one alarm); an offline alarm (a scheduler may have raised one on a shared
+    // database) is resolved by the reading and not counted.
     const { rows } = await s.server.db.query<{ id: number; code: string; status: string; alarm: number }>(
       `SELECT id, code, status, (thresholds ->> 'alarm')::float8 AS alarm FROM sensors
-        WHERE status = 'online' AND thresholds ? 'alarm' AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = sensors.id)
+        WHERE thresholds ? 'alarm' AND coalesce(thresholds ->> 'direction', 'above') = 'above'
+          AND NOT EXISTS (SELECT 1 FROM alarm_rules r WHERE r.sensor_type = sensors.type AND r.kind = 'rate')
+          AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.sensor_id = sensors.id AND a.resolved_at IS NULL AND a.kind <> 'offline')
         ORDER BY id LIMIT 1`,
     )
     sensor = rows[0]!
@@ -56,7 +61,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
     socket?.close()
     await device?.endAsync()
     if (sensor) {
-      await s?.server.db.query('DELETE FROM alarms WHERE sensor_id = $1', [sensor.id])
+      await s?.server.db.query('DELETE FROM alarms WHERE sensor_id = $1 AND raised_at >= $2', [sensor.id, startedAt.toISOString()])
       await s?.server.db.query('DELETE FROM sensor_readings WHERE sensor_id = $1 AND ts >= $2', [sensor.id, startedAt.toISOString()])
       await s?.server.db.query('UPDATE sensors SET status = $2 WHERE id = $1', [sensor.id, sensor.status])
     }
@@ -79,16 +84,16 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   it('a reading above the alarm threshold raises one alarm that a connected client receives', async () => {
     const sent = Date.now()
     await publish(sensor.code, { ts: new Date().toISOString(), value: sensor.alarm + 1 })
-    await until(() => got.some((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id), 'alarm:raised')
+    await until(() => got.some((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id && e.payload.kind === 'threshold'), 'alarm:raised')
     console.log(`[mqtt] ${name}: publish → alarm:raised at the client in ${Date.now() - sent} ms`)
-    const raised = got.find((e) => e.type === 'alarm:raised')!
+    const raised = got.find((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id && e.payload.kind === 'threshold')!
     expect(raised.payload).toMatchObject({ code: sensor.code, value: sensor.alarm + 1, threshold: sensor.alarm, kind: 'threshold' })
     // Still above: the same alarm stays open, no second one.
     await publish(sensor.code, { ts: new Date(Date.now() + 1000).toISOString(), value: sensor.alarm + 5 })
     await sleep(800)
-    expect(got.filter((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id)).toHaveLength(1)
+    expect(got.filter((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id && e.payload.kind === 'threshold')).toHaveLength(1)
     const { rows } = await s.server.db.query<{ status: string; last_value: number; n: number; readings: number }>(
-      `SELECT s.status, s.last_value, (SELECT count(*)::int FROM alarms WHERE sensor_id = s.id) AS n,
+      `SELECT s.status, s.last_value, (SELECT count(*)::int FROM alarms WHERE sensor_id = s.id AND kind = 'threshold' AND raised_at >= $2) AS n,
               (SELECT count(*)::int FROM sensor_readings WHERE sensor_id = s.id AND ts >= $2) AS readings
          FROM sensors s WHERE s.id = $1`,
       [sensor.id, startedAt.toISOString()],
@@ -97,7 +102,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   })
 
   it('acknowledging the alarm records who and when, tells the clients, and cannot be done twice', async () => {
-    const alarm = got.find((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id)!
+    const alarm = got.find((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id && e.payload.kind === 'threshold')!
     const id = Number(alarm.payload.id)
     const ack = await fetch(`${s.url}/api/alarms/${id}/ack`, {
       method: 'POST',

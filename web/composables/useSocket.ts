@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client'
 import { getCurrentScope, markRaw, onScopeDispose, shallowRef, type ShallowRef } from 'vue'
 import { EventStream, type DomainEvent } from '../services/eventStream.ts'
+import { LiveTelemetry, type LiveTelemetryOptions } from '../services/telemetry.ts'
 import { useConnectionStore } from '../stores/useConnectionStore.ts'
 
 /** Payload of the server's `hello` event, sent on every connect. */
@@ -20,11 +21,15 @@ export interface UseSocketOptions {
   onHello?: (hello: HelloPayload) => void
   /** Domain events the user may see, in order and once, across reconnects (EventStream). */
   onEvent?: (event: DomainEvent) => void
+  /** Live values of what the map shows: call `telemetry.setViewport(bbox)` to receive them. */
+  telemetry?: LiveTelemetryOptions
 }
 
 export interface UseSocketReturn {
   /** The socket.io client (not reactive inside; null after dispose). */
   socket: ShallowRef<Socket | null>
+  /** Latest sensor readings and worker positions in the viewport set with setViewport (none before). */
+  telemetry: LiveTelemetry
   connect: () => void
   disconnect: () => void
 }
@@ -56,6 +61,7 @@ export function useSocket(options: UseSocketOptions = {}): UseSocketReturn {
   )
   socket.value = client
   if (options.onEvent) new EventStream(client, options.onEvent)
+  const telemetry = markRaw(new LiveTelemetry(client, options.telemetry))
 
   client.on('connect', () => {
     connection.setState('connected')
@@ -99,6 +105,7 @@ export function useSocket(options: UseSocketOptions = {}): UseSocketReturn {
 
   if (getCurrentScope()) {
     onScopeDispose(() => {
+      telemetry.dispose()
       client.removeAllListeners()
       client.io.removeAllListeners()
       client.disconnect()
@@ -107,5 +114,5 @@ export function useSocket(options: UseSocketOptions = {}): UseSocketReturn {
     })
   }
 
-  return { socket, connect, disconnect }
+  return { socket, telemetry, connect, disconnect }
 }
