@@ -19,8 +19,9 @@ try {
   const page = await context.newPage()
   const at = process.env.SHOT_AT?.split(',').map(Number)
   await page.goto(`${base}${pagePath}${at ? `${pagePath.includes('?') ? '&' : '?'}debug=1` : ''}`)
-  const map = page.locator('[data-map-state]')
-  if (await map.count()) await page.locator('[data-map-state="idle"]').waitFor({ timeout: 120_000 })
+  // The page mounts after the script loads: give a map a moment to appear before deciding there is none.
+  const hasMap = await page.locator('[data-map-state]').waitFor({ timeout: 15_000 }).then(() => true, () => false)
+  if (hasMap) await page.locator('[data-map-state="idle"]').waitFor({ timeout: 120_000 })
   if (at) {
     await page.evaluate(
       ([lon, lat, zoom]) =>
