@@ -21,6 +21,8 @@ import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
 import { EventLog } from './realtime/event-log.ts'
 import { alarmRoutes } from './alarms/routes.ts'
+import { open311Routes } from './open311/routes.ts'
+import { CaseService } from './cases/service.ts'
 import type { MqttIngest } from './ingest/mqtt.ts'
 import type { EmbeddedBroker } from './ingest/broker.ts'
 import { deviceCredentialRoutes } from './ingest/accounts.ts'
@@ -32,6 +34,7 @@ import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
 import { spatialRoutes } from './spatial/routes.ts'
+import { indicatorRoutes } from './stats/indicators.ts'
 import { openApiRoutes } from './openapi/openapi.ts'
 import { UserNotifier } from './realtime/notify.ts'
 import { sensorRoutes } from './sensors/routes.ts'
@@ -39,6 +42,7 @@ import { PositionService } from './positions/service.ts'
 import { positionRoutes } from './positions/routes.ts'
 import { TileCache } from '../tiles/cache.ts'
 import { TileInvalidator } from '../tiles/invalidation.ts'
+import { caseRoutes } from './cases/routes.ts'
 
 export interface AppDeps {
   config: Config
@@ -119,8 +123,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
       throw new HttpError(400, `request body is not valid JSON: ${err.message}`)
     },
   })
-  // Imports read their raw body themselves (files up to ONEGRID_IMPORT_MAX_MB).
-  app.use((ctx, next) => (ctx.path.startsWith('/api/import/') ? next() : jsonBody(ctx, next)))
+  // Imports read their raw body themselves (files up to ONEGRID_IMPORT_MAX_MB); Open311 parses its form.
+  app.use((ctx, next) => (ctx.path.startsWith('/api/import/') || ctx.path.startsWith('/open311/') ? next() : jsonBody(ctx, next)))
   app.use(loadActor(sessions))
 
   const api = new Router({ prefix: '/api' })
@@ -144,10 +148,16 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
+  app.use(indicatorRoutes({ db, tz: config.ONEGRID_TZ }).routes())
   app.use(sensorRoutes({ db, tiles, events }).routes())
   app.use(positionRoutes({ positions, tz: config.ONEGRID_TZ }).routes())
   app.use(deviceCredentialRoutes({ db, revoked: (username) => runtime.broker?.kick(username) }).routes())
   app.use(alarmRoutes({ db, events, tiles, tz: config.ONEGRID_TZ }).routes())
+  // The case workflow (report → evaluation), one service for the API and Open311; dispatches reach the worker's devices through notifier.
+  const cases = new CaseService({ db, events, tiles, notifier, tz: config.ONEGRID_TZ })
+  app.use(caseRoutes({ cases }).routes())
+  // Public intake (Open311 GeoReport v2, no session): reports become cases through the workflow.
+  app.use(open311Routes({ db, cases, config, log }))
 
   app.use(async (ctx, next) => {
     if (SERVER_PATHS.test(ctx.path)) throw new HttpError(404, `no route ${ctx.method} ${ctx.path}`)

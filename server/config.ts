@@ -48,6 +48,11 @@ export const ConfigSchema = z.object({
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
   ONEGRID_IMPORT_MAX_MB: z.coerce.number().positive('ONEGRID_IMPORT_MAX_MB must be a positive number of megabytes').default(50),
+  // Public intake (Open311 GeoReport v2 at /open311/v2): the api_key(s) a POST must carry (comma-separated;
+  // unset: none needed), and per client address and minute the requests allowed — POSTs, and GETs.
+  ONEGRID_OPEN311_API_KEY: z.string().optional().or(z.literal('').transform(() => undefined)),
+  ONEGRID_OPEN311_RATE: z.coerce.number().int('ONEGRID_OPEN311_RATE must be a whole number of requests per minute').min(1, 'ONEGRID_OPEN311_RATE must be at least 1').default(10),
+  ONEGRID_OPEN311_READ_RATE: z.coerce.number().int('ONEGRID_OPEN311_READ_RATE must be a whole number of requests per minute').min(1, 'ONEGRID_OPEN311_READ_RATE must be at least 1').default(60),
   MQTT_URL: z
     .string()
     .regex(/^mqtts?:\/\/|^wss?:\/\//, 'MQTT_URL must be an mqtt://, mqtts://, ws:// or wss:// URL')

@@ -14,6 +14,8 @@ import { RedisLink } from './realtime/scale.ts'
 import { Scheduler } from './jobs/scheduler.ts'
 import { PgLeader, SoleLeader } from './jobs/leader.ts'
 import { alarmJobs } from './alarms/jobs.ts'
+import { deadlineJob } from './cases/jobs.ts'
+import { dispatchAckJob } from './cases/ack-job.ts'
 import type { Telemetry } from './realtime/telemetry.ts'
 import { simulatorEnabled, startInProcessSimulator } from './simulate/index.ts'
 
@@ -86,6 +88,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // Periodic jobs run on one elected process: the holder of a PostgreSQL advisory lock; the embedded database has one process.
     const scheduler = (runtime.scheduler = new Scheduler({ leader: config.DATABASE_URL ? new PgLeader({ url: config.DATABASE_URL, log }) : new SoleLeader(), log }))
     if (config.ONEGRID_JOBS) for (const job of alarmJobs({ db, events, tiles, log, tz: config.ONEGRID_TZ })) scheduler.add(job)
+    if (config.ONEGRID_JOBS) scheduler.add(deadlineJob({ db, events, tiles, log, tz: config.ONEGRID_TZ }))
+    // Dispatches a worker's phone did not acknowledge in time: one notice to the dispatchers.
+    if (config.ONEGRID_JOBS) scheduler.add(dispatchAckJob({ db, events, log }))
     scheduler.start()
     undo.push(() => scheduler.stop())
     const port = await listen(server, config.PORT, config.HOST)

@@ -23,7 +23,7 @@ SELECT c.id, c.code, c.grid_code
   JOIN sensors s ON s.id = a.sensor_id
   JOIN sensors me ON me.id = $1
  WHERE a.id <> $2 AND s.type = $3 AND c.category_code = $4 AND c.source = 'sensor'
-   AND c.stage NOT IN ('closed', 'evaluated', 'cancelled')
+   AND c.stage NOT IN ('closed', 'evaluated', 'cancelled', 'merged')
    AND a.raised_at BETWEEN $5::timestamptz - make_interval(secs => $6::float8) AND $5::timestamptz + make_interval(secs => $6::float8)
    AND ST_DWithin(s.geom::geography, me.geom::geography, $7::float8)
  ORDER BY ST_Distance(s.geom::geography, me.geom::geography), c.id

@@ -7,6 +7,9 @@
 import Router from '@koa/router'
 import { version } from '../config.ts'
 import { CHORO_INDICATORS, CHORO_LEVELS, MAX_DISTANCE_M, MAX_VERTICES, WITHIN_LAYERS } from '../spatial/params.ts'
+import { GROUP_BY } from '../stats/indicators.ts'
+import { SOURCES, STAGES, URGENCIES } from '../cases/types.ts'
+import { ACTIONS } from '../cases/workflow.ts'
 
 export const OPENAPI_TYPE = 'application/vnd.oai.openapi+json;version=3.0'
 
@@ -62,6 +65,7 @@ export const openApiDocument = {
     { name: 'admin' },
     { name: 'sensing', description: 'sensors, alarms and device credentials (readings arrive over MQTT)' },
     { name: 'positions', description: 'worker positions, tracks, presence and geofences' },
+    { name: 'cases', description: 'the case workflow: report → accept → verify → register → dispatch → handle → check → close → evaluate (server/cases/workflow.ts)' },
   ],
   security: [{ session: [] }, { bearer: [] }],
   paths: {
@@ -232,6 +236,19 @@ export const openApiDocument = {
         responses: { 200: json('{ level, indicator, values: [{ code, name, value }] }'), ...errors(400, 401, 503) },
       },
     },
+    '/api/stats/indicators': {
+      get: {
+        tags: ['stats'],
+        summary: 'evaluation indicators from the case record over a period, per unit, department or worker, within the caller\'s scope (docs/indicators.md)',
+        parameters: [
+          query('from', 'start: a local date YYYY-MM-DD (ONEGRID_TZ) or an ISO date-time with offset; default 29 days before to', { type: 'string' }),
+          query('to', 'end: a local date (included) or an ISO date-time with offset (excluded); default the end of today', { type: 'string' }),
+          query('code', 'a district, street, community or grid code inside the caller\'s scope; default the whole scope', { type: 'string' }),
+          query('groupBy', 'rows per', { type: 'string', enum: [...GROUP_BY], default: 'none' }),
+        ],
+        responses: { 200: json('{ from, to, tz, asOf, groupBy, code, total, rows: [{ code, name, <indicator>: { numerator, denominator, rate } }] }'), ...errors(400, 401, 403, 404, 503) },
+      },
+    },
     '/api/import/layers': { get: { tags: ['data'], summary: 'what can be imported (admins)', responses: { 200: json('layers, formats, properties'), ...errors(401, 403) } } },
     '/api/import/{layer}': {
       post: {
@@ -398,6 +415,96 @@ export const openApiDocument = {
           query('to', 'end, exclusive; default: now; at most 31 days after from', { type: 'string', format: 'date-time' }),
         ],
         responses: { 200: json('[{ workerId, code, name, intervals: [{ from, to }] }]', { type: 'array' }), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/cases': {
+      get: {
+        tags: ['cases'],
+        summary: 'the case queue in your scope, least time left in the current stage first',
+        parameters: [
+          query('stage', `stages, comma-separated (${STAGES.join(', ')})`, { type: 'string' }),
+          query('category', 'category code', { type: 'string' }),
+          query('source', 'source', { type: 'string', enum: [...SOURCES] }),
+          query('grid', 'admin or grid code prefix', { type: 'string' }),
+          query('q', 'part of the case code or address', { type: 'string' }),
+          query('mine', '1: only my tasks (my worker or my department)', { type: 'string', enum: ['1', '0'] }),
+          query('limit', '1–500, default 50', { type: 'integer', minimum: 1, maximum: 500 }),
+          query('offset', 'skip this many', { type: 'integer', minimum: 0 }),
+        ],
+        responses: { 200: json('{ items: [case], total }'), ...errors(400, 401) },
+      },
+      post: {
+        tags: ['cases'],
+        summary: 'report a case (上报): located to its grid, its department found by the rule (parts: owner first; events: territory first); a supervisor\'s report starts verified',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['categoryCode', 'source', 'description', 'lon', 'lat'],
+                properties: {
+                  categoryCode: { type: 'string' }, source: { type: 'string', enum: [...SOURCES] }, description: { type: 'string', maxLength: 2000 },
+                  lon: { type: 'number' }, lat: { type: 'number' }, address: { type: 'string' }, reporterText: { type: 'string' },
+                  urgency: { type: 'string', enum: [...URGENCIES] }, attachments: { type: 'array', items: { type: 'object' } }, idempotencyKey: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: { 201: json('{ case, created: true }'), 200: json('{ case, created: false } (a repeated idempotency key)'), ...errors(400, 401, 403, 422) },
+      },
+    },
+    '/api/cases/workflow': {
+      get: { tags: ['cases'], summary: 'the workflow table: stages, duties, and per action the stages it starts from, where it leads, the duties and fields it needs', responses: { 200: json('{ stages, duties, actions }'), ...errors(401) } },
+    },
+    '/api/cases/{id}': {
+      get: {
+        tags: ['cases'],
+        summary: 'one case, with the actions you may take on it now',
+        parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
+        responses: { 200: json('the case and allowedActions'), ...errors(400, 401, 404) },
+      },
+    },
+    '/api/cases/{id}/actions/{action}': {
+      post: {
+        tags: ['cases'],
+        summary: 'take a workflow action: 422 illegal transition or missing field, 403 without the duty, 404 outside your scope, 409 stale version (the body carries `current`)',
+        parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 }), pathParam('action', 'the action', { type: 'string', enum: [...ACTIONS] })],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['version'],
+                properties: {
+                  version: { type: 'integer' }, comment: { type: 'string' }, lon: { type: 'number' }, lat: { type: 'number' }, idempotencyKey: { type: 'string' },
+                  attachments: { type: 'array', items: { type: 'object' } }, reason: { type: 'string' }, satisfaction: { type: 'integer', minimum: 1, maximum: 5 },
+                  workerId: { type: 'integer' }, departmentId: { type: 'integer' }, targetCaseId: { type: 'integer' }, hours: { type: 'number' },
+                  outcome: { type: 'string' }, reworkTo: { type: 'string', enum: ['dispatched', 'in_progress'] }, deadlineAt: { type: 'string', format: 'date-time' },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: json('{ case, actionId, replayed }'), 409: json('{ error, current }: the case changed meanwhile'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/cases/{id}/timeline': {
+      get: {
+        tags: ['cases'],
+        summary: 'every action on record: actor, duty, time, place, comment, attachments, from → to',
+        parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
+        responses: { 200: json('{ caseId, actions }'), ...errors(400, 401, 404) },
+      },
+    },
+    '/api/cases/{id}/recommendation': {
+      get: {
+        tags: ['cases'],
+        summary: 'for dispatch: the responsible department with the reason, and the on-duty workers of the grid (else its neighbours) ranked by distance and open cases, each with a reason',
+        parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
+        responses: { 200: json('{ department, alternatives, workers, workersFrom }'), ...errors(400, 401, 404) },
       },
     },
   },

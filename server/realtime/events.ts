@@ -81,12 +81,37 @@ export interface TelemetryPayload {
   items: TelemetryItem[]
 }
 
+/**
+ * A case task for the signed-in user's devices (room `user:<id>`): dispatched to them (`assigned`;
+ * the phone acknowledges with POST /api/cases/:id/actions/ack_dispatch), or urged / supervised
+ * (催办/督办). The case itself also changes through the event log (case:changed).
+ */
+export const TaskPayload = z.object({
+  kind: z.enum(['assigned', 'urge', 'supervise']),
+  caseId: z.number().int(),
+  code: z.string(),
+  stage: z.string(),
+  version: z.number().int(),
+  categoryCode: z.string(),
+  description: z.string(),
+  address: z.string().nullable(),
+  lon: z.number(),
+  lat: z.number(),
+  stageDeadlineAt: z.string().nullable(),
+  comment: z.string().nullable(),
+  by: z.string(),
+  at: z.string(),
+})
+export type TaskPayload = z.infer<typeof TaskPayload>
+
 export interface ServerToClientEvents {
   hello: (p: HelloPayload) => void
   telemetry: (p: TelemetryPayload) => void
   event: (e: DomainEvent) => void
   'import:progress': (p: ImportProgressPayload) => void
   'tiles:invalidate': (p: TilesInvalidatePayload) => void
+  'task:assigned': (p: TaskPayload) => void
+  'task:notice': (p: TaskPayload) => void
 }
 
 /** The room of one user's sockets (every tab and device they are signed in on). */

@@ -128,9 +128,9 @@ FROM json_to_recordset($1::json) AS r(n int, code text, major_code text, major_n
 ORDER BY n;
 
 -- name: insert_case_categories
-INSERT INTO case_categories (code, kind, major_code, major_name, minor_name, limits_hours)
-SELECT code, kind, major_code, major_name, minor_name, limits_hours
-FROM json_to_recordset($1::json) AS r(n int, code text, kind text, major_code text, major_name text, minor_name text, limits_hours jsonb)
+INSERT INTO case_categories (code, kind, major_code, major_name, minor_name, limits_hours, dept)
+SELECT code, kind, major_code, major_name, minor_name, limits_hours, dept
+FROM json_to_recordset($1::json) AS r(n int, code text, kind text, major_code text, major_name text, minor_name text, limits_hours jsonb, dept text)
 ORDER BY n;
 
 -- name: insert_party_branches
@@ -304,15 +304,15 @@ ORDER BY n;
 
 -- name: insert_cases
 INSERT INTO cases (code, category_code, source, urgency, stage, description, address, grid_code, department_id, worker_id, reporter,
-                   reported_at, accepted_at, verified_at, dispatched_at, handled_at, feedback_at, checked_at, closed_at,
+                   reported_at, accepted_at, verified_at, registered_at, dispatched_at, in_progress_at, handled_at, checked_at, closed_at,
                    evaluated_at, deadline_at, overdue, rework_count, outcome, satisfaction, geom)
 SELECT code, category_code, source, urgency, stage, description, address, grid_code, department_id, worker_id, reporter,
-       reported_at, accepted_at, verified_at, dispatched_at, handled_at, feedback_at, checked_at, closed_at,
+       reported_at, accepted_at, verified_at, registered_at, dispatched_at, in_progress_at, handled_at, checked_at, closed_at,
        evaluated_at, deadline_at, overdue, rework_count, outcome, satisfaction, ST_SetSRID(ST_MakePoint(x, y), 4326)
 FROM json_to_recordset($1::json) AS r(n int, code text, category_code text, source text, urgency text, stage text,
      description text, address text, grid_code text, department_id int, worker_id int, reporter text, reported_at timestamptz,
-     accepted_at timestamptz, verified_at timestamptz, dispatched_at timestamptz, handled_at timestamptz,
-     feedback_at timestamptz, checked_at timestamptz, closed_at timestamptz, evaluated_at timestamptz,
+     accepted_at timestamptz, verified_at timestamptz, registered_at timestamptz, dispatched_at timestamptz,
+     in_progress_at timestamptz, handled_at timestamptz, checked_at timestamptz, closed_at timestamptz, evaluated_at timestamptz,
      deadline_at timestamptz, overdue boolean, rework_count int, outcome text, satisfaction smallint, x float8, y float8)
 ORDER BY n;
 
@@ -320,11 +320,11 @@ ORDER BY n;
 SELECT id, code FROM cases ORDER BY id;
 
 -- name: insert_case_actions
--- $1: rows {n, case_id, action, actor, at, note, x, y (null: no place)}.
-INSERT INTO case_actions (case_id, action, actor, at, note, geom)
-SELECT case_id, action, actor, at, note,
+-- $1: rows {n, case_id, action, actor, role, from_stage, to_stage, at, note, x, y (null: no place)}.
+INSERT INTO case_actions (case_id, action, actor, role, from_stage, to_stage, at, note, geom)
+SELECT case_id, action, actor, role, from_stage, to_stage, at, note,
        CASE WHEN x IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(x, y), 4326) END
-FROM json_to_recordset($1::json) AS r(n int, case_id int, action text, actor text, at timestamptz, note text, x float8, y float8)
+FROM json_to_recordset($1::json) AS r(n int, case_id int, action text, actor text, role text, from_stage text, to_stage text, at timestamptz, note text, x float8, y float8)
 ORDER BY n;
 
 -- name: mark_parts

@@ -24,6 +24,8 @@ import type { Db, Queryable } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 import { zoneClock, type ZoneClock as Clock } from '../time/zone.ts'
 import { Rng } from '../random.ts'
+import { WorkCalendar } from '../cases/calendar.ts'
+import { ACTION_DEFS, nextStage, type Action, type Stage } from '../cases/workflow.ts'
 
 export interface SeedOptions {
   seed: number
@@ -95,45 +97,6 @@ class SeedRng extends Rng {
 }
 
 const MOBILE_PREFIXES = ['130', '131', '132', '133', '135', '136', '137', '138', '139', '150', '151', '152', '153', '155', '156', '157', '158', '159', '166', '173', '176', '177', '180', '181', '182', '183', '185', '186', '187', '188', '189', '191', '198', '199']
-
-/** Working time for limits in working hours (data/work_calendar.json). */
-class WorkCalendar {
-  private periods: [number, number][]
-  private weekdays: Set<number>
-  private holidays: Set<string>
-  constructor(
-    private clock: Clock,
-    cfg: { weekdays: number[]; periods: [string, string][]; holidays: string[] },
-  ) {
-    const min = (s: string) => +s.slice(0, 2) * 60 + +s.slice(3, 5)
-    this.periods = cfg.periods.map(([a, b]) => [min(a), min(b)])
-    this.weekdays = new Set(cfg.weekdays)
-    this.holidays = new Set(cfg.holidays)
-  }
-  isWorkday(dayStart: number): boolean {
-    return this.weekdays.has(this.clock.isoWeekday(dayStart)) && !this.holidays.has(this.clock.ymd(dayStart, '-'))
-  }
-  /** The instant `hours` working hours after `start`. */
-  add(start: number, hours: number): number {
-    let left = hours * HOUR
-    let day = this.clock.day(start)
-    for (let guard = 0; guard < 800; guard++) {
-      if (this.isWorkday(day)) {
-        const w = this.clock.wall(day)
-        for (const [a, b] of this.periods) {
-          const pa = this.clock.at(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate(), 0, a)
-          const pb = this.clock.at(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate(), 0, b)
-          const s = Math.max(start, pa)
-          if (s >= pb) continue
-          if (pb - s >= left) return s + left
-          left -= pb - s
-        }
-      }
-      day = this.clock.day(day, 1)
-    }
-    return start + hours * HOUR
-  }
-}
 
 // ID numbers (GB 11643): 17 digits + ISO 7064 MOD 11-2 check character.
 const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -396,7 +359,7 @@ class Seeder {
       video: c.video === 'y',
     }))
     for (const c of this.categories) if (c.dept !== 'street' && c.dept !== 'part') this.dept(c.dept)
-    await this.insert('insert_case_categories', this.categories.map((c, n) => ({ n, code: c.code, kind: c.kind, major_code: c.major_code, major_name: c.major_name, minor_name: c.minor_name, limits_hours: c.limits })))
+    await this.insert('insert_case_categories', this.categories.map((c, n) => ({ n, code: c.code, kind: c.kind, major_code: c.major_code, major_name: c.major_name, minor_name: c.minor_name, limits_hours: c.limits, dept: c.dept })))
     this.sensorTypes = dataJson<Record<string, SensorType>>('sensor_types.json')
     delete (this.sensorTypes as Record<string, unknown>)._comment
     this.counts.departments = depts.length
@@ -1229,7 +1192,16 @@ class CaseMaker {
     const rows: object[] = []
     for (const a of actions) {
       const id = ids.get(a.code)!
-      for (const x of a.acts) rows.push({ n: rows.length, case_id: id, action: x.action, actor: x.actor, at: iso(x.at), note: x.note, x: x.geo?.x ?? null, y: x.geo?.y ?? null })
+      // The record names the duty and the stages of each step, as the workflow would have (server/cases/workflow.ts).
+      let stage: Stage = 'reported'
+      for (const x of a.acts) {
+        const def = ACTION_DEFS.get(x.action as Action)
+        const from: Stage | null = x.action === 'report' ? null : stage
+        const to: Stage | null = def ? (nextStage(def, stage) ?? stage) : from
+        if (to) stage = to
+        const role = x.action === 'report' ? 'reporter' : (def?.duties[0] ?? null)
+        rows.push({ n: rows.length, case_id: id, action: x.action, actor: x.actor, role, from_stage: from, to_stage: x.action === 'report' ? 'reported' : to, at: iso(x.at), note: x.note, x: x.geo?.x ?? null, y: x.geo?.y ?? null })
+      }
     }
     await s.insert('insert_case_actions', rows, 5000)
     await s.q('mark_parts', [JSON.stringify([...brokenParts].map(([id, v]) => ({ id, state: v.state, changed_at: s.date(v.at) })))])
@@ -1327,7 +1299,7 @@ class CaseMaker {
     const reportNote = { patrol: '巡查上报', public: '市民随手拍上报', hotline: '12345热线转办', sensor: '物联感知告警自动立案', video: '视频智能识别上报', assigned: '上级交办' }[d.source]
     add('report', reporter, t, reportNote, place)
     t += (d.source === 'patrol' || d.source === 'sensor' ? r.range(1, 10) : r.range(5, 50)) * MINUTE * (r.chance(0.05) ? 3 : 1)
-    add('accept', this.dispatcher(grid.code), t, '信息受理，予以立案')
+    add('accept', this.dispatcher(grid.code), t, '信息受理')
     if (d.source === 'patrol') {
       t += r.range(0.5, 5) * MINUTE
       add('verify', patroller.name, t, '监督员现场上报，核实属实', place)
@@ -1342,8 +1314,11 @@ class CaseMaker {
       }
       add('verify', team.supervisor.name, t, '现场核实属实', place)
     }
+    const verified = t
     t += r.range(3, 40) * MINUTE * (r.chance(0.05) ? 4 : 1)
     const dispatched = t
+    // 立案 by the shift leader between verification and dispatch (no draw: the rest of the story is unchanged).
+    add('register', this.dispatcher(grid.code), verified + (dispatched - verified) / 2, '核实属实，予以立案')
     add('dispatch', this.dispatcher(grid.code), t, `派遣至${dept.name}，处置时限${L.handle}${d.urgency === 'critical' ? '小时' : '工作小时'}`)
     let deadline = d.urgency === 'critical' ? dispatched + L.handle * HOUR : s.cal.add(dispatched, L.handle)
     if (r.chance(0.005)) add('escalate', this.dispatcher(grid.code), dispatched + r.range(20, 90) * MINUTE, '涉及多部门职责，上报区城运中心协调')
@@ -1351,8 +1326,8 @@ class CaseMaker {
     const handler = this.handler(dept.id)
     if (r.chance(0.04)) {
       const req = dispatched + (deadline - dispatched) * r.range(0.3, 0.7)
-      add('extend_request', handler, req, `申请延期${L.handle}工作小时：${r.pick(['需协调产权单位', '需采购配件', '需办理占掘路许可', '天气原因无法施工'])}`)
-      add('extend_approve', this.dispatcher(grid.code), req + r.range(20, 120) * MINUTE, `同意延期${L.handle}工作小时`)
+      add('request_extension', handler, req, `申请延期${L.handle}工作小时：${r.pick(['需协调产权单位', '需采购配件', '需办理占掘路许可', '天气原因无法施工'])}`)
+      add('approve_extension', this.dispatcher(grid.code), req + r.range(20, 120) * MINUTE, `同意延期${L.handle}工作小时`)
       deadline = s.cal.add(deadline, L.handle)
     }
     if (r.chance(0.01)) {
@@ -1379,14 +1354,14 @@ class CaseMaker {
     const outcome = r.pick(OUTCOMES[d.part ? 'part' : cat.major_code] ?? OUTCOMES['01'])
     t = handled
     for (let pass = 0; pass <= reworks && Number.isFinite(t); pass++) {
-      add('handle', handler, t, `${dept.name}处置：${outcome}`, place)
+      add('start', handler, t, `${dept.name}处置：${outcome}`, place)
       t += r.range(3, 40) * MINUTE
-      add('feedback', handler, t, '处置结果已反馈')
+      add('handle', handler, t, '处置结果已反馈')
       t += r.range(15 * MINUTE, Math.max(30 * MINUTE, L.check * HOUR * 1.1))
       if (pass < reworks) {
-        add('return', team.supervisor.name, t, `核查未通过，回退${dept.name}重新处置：${r.pick(RETURN_REASONS)}`, place)
+        add('check_fail', team.supervisor.name, t, `核查未通过，回退${dept.name}重新处置：${r.pick(RETURN_REASONS)}`, place)
         t += r.range(0.2, 0.8) * L.handle * HOUR
-      } else add('check', team.supervisor.name, t, '现场核查通过', place)
+      } else add('check_pass', team.supervisor.name, t, '现场核查通过', place)
     }
     if (Number.isFinite(t)) {
       t += r.range(5, 90) * MINUTE
@@ -1411,23 +1386,24 @@ class CaseMaker {
       const a = acts.filter((x) => x.action === name && x.at >= after).at(-1)
       return a ? a.at : null
     }
-    const ret = last('return') ?? -Infinity
+    const ret = last('check_fail') ?? -Infinity
     const f = {
       accepted_at: last('accept'),
       verified_at: last('verify'),
+      registered_at: last('register'),
       dispatched_at: last('dispatch'),
+      in_progress_at: last('start', ret),
       handled_at: last('handle', ret),
-      feedback_at: last('feedback', ret),
-      checked_at: last('check', ret),
+      checked_at: last('check_pass', ret),
       closed_at: last('close') ?? last('cancel'),
       evaluated_at: last('evaluate'),
     }
-    const order = ['accepted', 'verified', 'dispatched', 'handled', 'feedback', 'checked', 'closed', 'evaluated'] as const
+    const order = ['accepted', 'verified', 'registered', 'dispatched', 'in_progress', 'handled', 'checked', 'closed', 'evaluated'] as const
     let stage = 'reported'
     for (const k of order) if (f[`${k}_at`] !== null) stage = k
     if (o.cancelled && f.closed_at !== null) stage = 'cancelled'
     const done = stage === 'closed' || stage === 'evaluated'
-    const handledBy = f.handled_at ?? this.s.anchor
+    const handledBy = f.in_progress_at ?? this.s.anchor
     const overdue = !o.cancelled && o.deadline !== null && f.dispatched_at !== null && handledBy > o.deadline
     const ts = (v: number | null) => (v === null ? null : iso(v))
     return {
@@ -1447,15 +1423,16 @@ class CaseMaker {
         reported_at: iso(Math.round(d.reported / 1000) * 1000),
         accepted_at: ts(f.accepted_at),
         verified_at: ts(f.verified_at),
+        registered_at: ts(f.registered_at),
         dispatched_at: ts(f.dispatched_at),
+        in_progress_at: ts(f.in_progress_at),
         handled_at: ts(f.handled_at),
-        feedback_at: ts(f.feedback_at),
         checked_at: ts(f.checked_at),
         closed_at: ts(f.closed_at),
         evaluated_at: ts(f.evaluated_at),
         deadline_at: f.dispatched_at !== null && o.deadline !== null ? iso(o.deadline) : null,
         overdue,
-        rework_count: acts.filter((a) => a.action === 'return').length,
+        rework_count: acts.filter((a) => a.action === 'check_fail').length,
         outcome: o.cancelled ? (f.closed_at !== null ? '核实不属实，注销' : null) : done ? (o.outcome ?? null) : null,
         satisfaction: stage === 'evaluated' ? (o.satisfaction ?? null) : null,
         x: d.at.x,

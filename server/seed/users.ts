@@ -4,12 +4,15 @@ import { hashPassword } from '../auth/password.ts'
 
 /** The demo accounts (README lists them). Scope is a node of the admin hierarchy. */
 export const DEMO_USERS = [
-  { username: 'admin', display_name: '平台管理员', role: 'admin', scope_code: '310000' },
-  { username: 'dispatcher', display_name: '调度员', role: 'dispatcher', scope_code: '310000' },
-  { username: 'leader', display_name: '领导', role: 'leader', scope_code: '310000' },
-  { username: 'supervisor', display_name: '外滩街道监督员', role: 'supervisor', scope_code: '310101013' },
-  { username: 'wall', display_name: '指挥大屏', role: 'wall', scope_code: '310000' },
-  { username: 'auditor', display_name: '审计员', role: 'auditor', scope_code: '310000' },
+  { username: 'admin', display_name: '平台管理员', role: 'admin', scope_code: '310000', duties: [] },
+  // One seat doing 受理, 立案 (值班长) and 派遣 together, as small centres do.
+  { username: 'dispatcher', display_name: '调度员', role: 'dispatcher', scope_code: '310000', duties: ['acceptor', 'shift_leader', 'dispatcher'] },
+  { username: 'leader', display_name: '领导', role: 'leader', scope_code: '310000', duties: ['leader'] },
+  { username: 'supervisor', display_name: '外滩街道监督员', role: 'supervisor', scope_code: '310101013', duties: ['supervisor', 'reporter'] },
+  // A handling department's seat (处置部门): the department that handles most of 外滩街道's cases.
+  { username: 'handler', display_name: '处置部门', role: 'handler', scope_code: '310101013', duties: ['handler'] },
+  { username: 'wall', display_name: '指挥大屏', role: 'wall', scope_code: '310000', duties: [] },
+  { username: 'auditor', display_name: '审计员', role: 'auditor', scope_code: '310000', duties: [] },
 ] as const
 
 /**
@@ -25,9 +28,14 @@ export async function seedUsers(db: Db, seedPassword: string | undefined): Promi
     await tx.query('SELECT pg_advisory_xact_lock(7142003)')
     if ((await count(tx)) > 0) return false
     for (const u of DEMO_USERS) {
+      // The handler seat belongs to the department most of its scope's cases went to (none before the city is seeded).
       await tx.query(
-        'INSERT INTO users (username, display_name, password_hash, role, scope_code) VALUES ($1, $2, $3, $4, $5)',
-        [u.username, u.display_name, hash, u.role, u.scope_code],
+        `INSERT INTO users (username, display_name, password_hash, role, scope_code, duties, department_id)
+         VALUES ($1, $2, $3, $4, $5, $6::text[],
+                 CASE WHEN $4 = 'handler' THEN (SELECT department_id FROM cases
+                                                 WHERE grid_code LIKE $5 || '%' AND department_id IS NOT NULL
+                                                 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1) END)`,
+        [u.username, u.display_name, hash, u.role, u.scope_code, u.duties],
       )
     }
     return true

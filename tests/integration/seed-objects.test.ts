@@ -162,8 +162,8 @@ describe.each(backends)('seedObjects on %s', (backend) => {
       s.db,
       `SELECT count(*)::int AS n FROM cases c
        CROSS JOIN LATERAL (SELECT array_agg(t ORDER BY o) AS ts
-                           FROM unnest(ARRAY[c.reported_at, c.accepted_at, c.verified_at, c.dispatched_at, c.handled_at,
-                                             c.feedback_at, c.checked_at, c.closed_at, c.evaluated_at]) WITH ORDINALITY AS u(t, o)
+                           FROM unnest(ARRAY[c.reported_at, c.accepted_at, c.verified_at, c.registered_at, c.dispatched_at, c.in_progress_at,
+                                             c.handled_at, c.checked_at, c.closed_at, c.evaluated_at]) WITH ORDINALITY AS u(t, o)
                            WHERE t IS NOT NULL) AS x
        WHERE EXISTS (SELECT 1 FROM generate_subscripts(x.ts, 1) AS i WHERE i > 1 AND x.ts[i] < x.ts[i - 1])`,
     )
@@ -174,7 +174,7 @@ describe.each(backends)('seedObjects on %s', (backend) => {
     expect(await count(s.db, `SELECT count(*)::int AS n FROM cases WHERE code !~ '^C[0-9]{13}$' OR substr(code, 2, 8) <> to_char(reported_at AT TIME ZONE $1, 'YYYYMMDD')`, [TZ])).toBe(0)
     // Every case has its report action; returns are counted as rework.
     expect(await count(s.db, `SELECT count(*)::int AS n FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_actions a WHERE a.case_id = c.id AND a.action = 'report' AND a.at = c.reported_at)`)).toBe(0)
-    expect(await count(s.db, `SELECT count(*)::int AS n FROM cases c WHERE c.rework_count <> (SELECT count(*) FROM case_actions a WHERE a.case_id = c.id AND a.action = 'return')`)).toBe(0)
+    expect(await count(s.db, `SELECT count(*)::int AS n FROM cases c WHERE c.rework_count <> (SELECT count(*) FROM case_actions a WHERE a.case_id = c.id AND a.action = 'check_fail')`)).toBe(0)
     const mix = (await s.db.query<{ stage: string; n: number; overdue: number; rework: number; rated: number }>(
       `SELECT stage, count(*)::int AS n, sum(overdue::int)::int AS overdue, sum((rework_count > 0)::int)::int AS rework, count(satisfaction)::int AS rated FROM cases GROUP BY 1`,
     )).rows
@@ -189,7 +189,7 @@ describe.each(backends)('seedObjects on %s', (backend) => {
     const patrol = sources.find((r) => r.source === 'patrol')!.share
     expect(patrol).toBeGreaterThan(0.38)
     expect(patrol).toBeLessThan(0.52)
-    for (const act of ['return', 'extend_request', 'supervise']) expect(await count(s.db, `SELECT count(*)::int AS n FROM case_actions WHERE action = $1`, [act]), act).toBeGreaterThan(0)
+    for (const act of ['check_fail', 'request_extension', 'supervise']) expect(await count(s.db, `SELECT count(*)::int AS n FROM case_actions WHERE action = $1`, [act]), act).toBeGreaterThan(0)
   })
 
   it('puts every object with a grid code inside that grid', async () => {
