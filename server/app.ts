@@ -43,6 +43,7 @@ import { positionRoutes } from './positions/routes.ts'
 import { TileCache } from '../tiles/cache.ts'
 import { TileInvalidator } from '../tiles/invalidation.ts'
 import { caseRoutes } from './cases/routes.ts'
+import { AttachmentStore, attachmentRoutes } from './cases/attachments.ts'
 
 export interface AppDeps {
   config: Config
@@ -144,7 +145,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(tileRoutes({ db, encoder, cache: tiles.cache, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(ogcRoutes({ db, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
-  app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier }).routes())
+  app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier, tz: config.ONEGRID_TZ }).routes())
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
@@ -155,6 +156,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(alarmRoutes({ db, events, tiles, tz: config.ONEGRID_TZ }).routes())
   // The case workflow (report → evaluation), one service for the API and Open311; dispatches reach the worker's devices through notifier.
   const cases = new CaseService({ db, events, tiles, notifier, tz: config.ONEGRID_TZ })
+  // Photos of cases and actions; before caseRoutes, whose /:id/… would otherwise take /attachments/….
+  app.use(attachmentRoutes({ store: new AttachmentStore({ db, dir: config.ONEGRID_ATTACHMENTS_DIR, maxBytes: config.ONEGRID_ATTACHMENT_MAX_MB * 1024 * 1024, log }) }).routes())
   app.use(caseRoutes({ cases }).routes())
   // Public intake (Open311 GeoReport v2, no session): reports become cases through the workflow.
   app.use(open311Routes({ db, cases, config, log }))

@@ -48,6 +48,9 @@ export const ConfigSchema = z.object({
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
   ONEGRID_IMPORT_MAX_MB: z.coerce.number().positive('ONEGRID_IMPORT_MAX_MB must be a positive number of megabytes').default(50),
+  // Case photos (server/cases/attachments.ts): where they are kept (outside the web root) and the largest one accepted.
+  ONEGRID_ATTACHMENTS_DIR: z.string().min(1).default(path.join(projectRoot, 'data', 'attachments')),
+  ONEGRID_ATTACHMENT_MAX_MB: z.coerce.number().positive('ONEGRID_ATTACHMENT_MAX_MB must be a positive number of megabytes').default(10),
   // Public intake (Open311 GeoReport v2 at /open311/v2): the api_key(s) a POST must carry (comma-separated;
   // unset: none needed), and per client address and minute the requests allowed — POSTs, and GETs.
   ONEGRID_OPEN311_API_KEY: z.string().optional().or(z.literal('').transform(() => undefined)),

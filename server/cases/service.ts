@@ -16,10 +16,24 @@ import type { UserNotifier } from '../realtime/notify.ts'
 import type { TaskPayload } from '../realtime/events.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
 import { zoneClock } from '../time/zone.ts'
+import { usableAttachments } from './attachments.ts'
 import { loadCalendar } from './calendar.ts'
 import { extendDeadline, loadSlaSettings, resumeDeadline, stageDeadline, type CategoryLimits } from './deadlines.ts'
 import type { ActInput, ActResult, AttachmentRef, CaseSummary, Reporter, ReportInput, ReportResult, Stage, TimelineEntry } from './types.ts'
 import { ACTION_DEFS, CLOSED_STAGES, dutyFor, initialStage, nextStage, STAGE_COLUMN, type Action, type ActionDef } from './workflow.ts'
+
+/**
+ * The highest sequence number among the case codes of one day (`day` = `C<yyyymmdd>`, local in
+ * ONEGRID_TZ); codes are `${day}${nnnnn}`. Also used by the CSV case import (server/import/cases.ts).
+ */
+export async function lastCaseNumber(q: Queryable, day: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT coalesce(max(substr(code, 10)::int), 0) AS n FROM cases
+      WHERE code BETWEEN $1::text || '00000' AND $1::text || '99999' AND code ~ '^C[0-9]{13}$'`,
+    [day],
+  )
+  return Number(rows[0]!.n)
+}
 
 /** 409: the client acted on an old version; `current` is the case as it is now. */
 export class CaseConflict extends HttpError {
@@ -201,12 +215,14 @@ export class CaseService {
     const cal = await loadCalendar(db, this.opts.tz)
     const settings = await loadSlaSettings(db)
     const urgency = input.urgency ?? 'normal'
-    const attachments = input.attachments ?? []
+    // Uploads must be the reporter's own (attachments.ts); system channels (Open311) bring links of their own.
+    const attachments = actor ? await usableAttachments(db, input.attachments ?? [], actor, null) : (input.attachments ?? [])
     const at = this.now()
     const result = await this.opts.events.write(async (tx, append) => {
       if (input.idempotencyKey) {
         // The same reporter retrying the same report: the first case, not a second one.
-        await tx.query('SELECT pg_advisory_xact_lock(7142011, hashtext($1::text))', [`${who}\u0000${input.idempotencyKey}`])
+        // (A newline between them: PostgreSQL text cannot hold NUL, a NUL here failed every keyed report.)
+        await tx.query('SELECT pg_advisory_xact_lock(7142011, hashtext($1::text))', [`${who}\n${input.idempotencyKey}`])
         const { rows } = await tx.query<CaseRow>(
           `SELECT ${CASE_COLUMNS} FROM case_actions a JOIN cases c ON c.id = a.case_id
             WHERE a.action = 'report' AND a.actor = $1 AND a.idempotency_key = $2 LIMIT 1`,
@@ -218,11 +234,7 @@ export class CaseService {
       const dept = (await this.responsible(tx, category, input.lon!, input.lat!, grid.street_code))[0] ?? null
       const deadline = stageDeadline(cal, category, stage, at, { urgency, settings })
       const day = `C${zoneClock(this.opts.tz).ymd(at)}`
-      let n = (await tx.query<{ n: number }>(
-        `SELECT coalesce(max(substr(code, 10)::int), 0) AS n FROM cases
-          WHERE code BETWEEN $1::text || '00000' AND $1::text || '99999' AND code ~ '^C[0-9]{13}$'`,
-        [day],
-      )).rows[0]!.n
+      let n = await lastCaseNumber(tx, day)
       let row: CaseRow | undefined
       // Another writer (an alarm's auto-case, another report) may take the number meanwhile: take the next.
       for (let tries = 0; !row; tries++) {
@@ -295,6 +307,8 @@ export class CaseService {
         const pending = await this.pendingExtension(tx, c.id)
         for (const g of def.guards ?? []) this.checkGuard(g, def, c, pending)
         this.checkNeeds(def, input)
+        // Photos: the actor's own uploads or ones already on this case (422 otherwise), with the type on record.
+        const attachments = await usableAttachments(tx, input.attachments ?? [], actor, c.id)
 
         const at = this.now()
         const atIso = new Date(at).toISOString()
@@ -419,7 +433,7 @@ export class CaseService {
                    $9, $10, $11::jsonb, $12, $13::jsonb)
            RETURNING id`,
           [c.id, def.action, actor.username, duty, atIso, comment, hasPlace ? input.lon : null, hasPlace ? input.lat : null, from, updated.stage,
-            JSON.stringify(input.attachments ?? []), input.idempotencyKey ?? null, JSON.stringify({ ...payload, result: stored })],
+            JSON.stringify(attachments), input.idempotencyKey ?? null, JSON.stringify({ ...payload, result: stored })],
         )
         await append({
           type: 'case:changed',

@@ -1,5 +1,6 @@
 /**
  * `npm run import -- <file> --layer <name> [--crs gcj02] [--format csv]`
+ * `npm run import -- cases <file.csv> --mapping <mapping.json>` (external case records, server/import/cases.ts)
  *
  * Imports one file into the configured database (DATABASE_URL, else the embedded one in
  * ONEGRID_DATA_DIR — stop the server first, the embedded database has one user) with the same
@@ -16,8 +17,10 @@ import { migrate } from '../db/migrate.ts'
 import { importLayers } from './layers.ts'
 import { formatBytes } from './parse.ts'
 import { ImportFileError, runImport, summarizeRejection, type Crs, type ImportFormat, type ImportPhase } from './service.ts'
+import { parseMapping, runCaseImport, summarizeCaseRejection, type CaseImportReport } from './cases.ts'
 
-const USAGE = `usage: npm run import -- <file> --layer <${[...importLayers.keys()].join('|')}> [--crs wgs84|gcj02] [--format geojson|csv] [--json: print the whole report, every rejected feature included]`
+const USAGE = `usage: npm run import -- <file> --layer <${[...importLayers.keys()].join('|')}> [--crs wgs84|gcj02] [--format geojson|csv] [--json: print the whole report, every rejected feature included]
+       npm run import -- cases <file.csv> --mapping <mapping.json> [--json]`
 
 function fail(message: string): never {
   process.stderr.write(`onegrid import: ${message}\n`)
@@ -35,6 +38,7 @@ const PHASE_NAMES: Record<ImportPhase, string> = {
 
 const OPTIONS = {
   layer: { type: 'string' },
+  mapping: { type: 'string' },
   crs: { type: 'string' },
   format: { type: 'string' },
   json: { type: 'boolean' },
@@ -55,8 +59,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`)
     return
   }
-  const file = args.positionals[0]
-  if (!file || args.positionals.length > 1) fail(`give exactly one file\n${USAGE}`)
+  const casesMode = args.positionals[0] === 'cases' && args.positionals.length === 2
+  const file = casesMode ? args.positionals[1] : args.positionals[0]
+  if (!file || (!casesMode && args.positionals.length > 1)) fail(`give exactly one file\n${USAGE}`)
+  if (casesMode) return importCases(file, args.values.mapping, args.values.json === true)
   const layerId = args.values.layer
   if (!layerId) fail(`--layer is required\n${USAGE}`)
   if (!importLayers.has(layerId)) fail(`unknown layer "${layerId}"; importable layers: ${[...importLayers.keys()].join(', ')}`)
@@ -126,6 +132,60 @@ async function main(): Promise<void> {
     throw err
   }
   await db.close()
+}
+
+/** `cases <file.csv> --mapping m.json`: the same service as POST /api/import/cases, as the system user "cli". */
+async function importCases(file: string, mappingFile: string | undefined, json: boolean): Promise<void> {
+  if (!mappingFile) fail(`--mapping is required for cases\n${USAGE}`)
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    fail((err as ConfigError).message)
+  }
+  const maxBytes = config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024
+  const read = (f: string): Buffer => {
+    try {
+      const size = fs.statSync(f).size
+      if (size > maxBytes) fail(`${f} is ${formatBytes(size)}; the limit is ${formatBytes(maxBytes)} (ONEGRID_IMPORT_MAX_MB)`)
+      return fs.readFileSync(f)
+    } catch (err) {
+      fail(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+  const bytes = read(file)
+  let mapping
+  try {
+    mapping = parseMapping(read(mappingFile))
+  } catch (err) {
+    fail(`${path.basename(mappingFile)}: ${(err as Error).message}`)
+  }
+  let db: Db
+  try {
+    db = await openDb(config)
+    await migrate(db)
+  } catch (err) {
+    if (err instanceof StartupError) fail(err.message)
+    throw err
+  }
+  let report: CaseImportReport
+  try {
+    report = await runCaseImport(db, { bytes, mapping, tz: config.ONEGRID_TZ, maxBytes, fileName: path.basename(file), actor: { username: 'cli', unrestricted: true } })
+  } catch (err) {
+    await db.close().catch(() => {})
+    if (err instanceof ImportFileError) fail(`${path.basename(file)}: ${err.message}`)
+    throw err
+  }
+  await db.close()
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  if (report.rejectedCount > 0) fail(`${path.basename(file)}: ${summarizeCaseRejection(report)}`)
+  if (!json) {
+    process.stdout.write(
+      `${path.basename(file)} → cases: ${report.total} rows, ${report.inserted} inserted, ${report.skippedCount} skipped (imported before), ` +
+        `${report.warningCount} warnings (${report.durationMs} ms)\n`,
+    )
+    for (const w of report.warnings) process.stdout.write(`  warning line ${w.line}${w.id ? ` ${w.id}` : ''}: ${w.reason}\n`)
+  }
 }
 
 await main()

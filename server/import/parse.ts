@@ -176,22 +176,38 @@ export function parseGeoJson(bytes: Buffer): RawFeature[] {
 const LON_COLUMNS = ['lon', 'lng', 'long', 'longitude']
 const LAT_COLUMNS = ['lat', 'latitude']
 
-/** A CSV of points: one row per feature, lon/lat columns (any of the usual names), other columns are properties. */
-export function parseCsv(bytes: Buffer): RawFeature[] {
+export interface CsvRecord {
+  record: Record<string, string>
+  /** csv-parse's info: `lines` is the 1-based line the record ends on (header = line 1). */
+  info: { lines: number }
+}
+
+/**
+ * Every CSV import reads its file here: UTF-8 (BOM dropped), a header row, cells trimmed, empty
+ * lines skipped. Header names are trimmed, and lower-cased unless `keepCase` (Chinese headers of
+ * the case import are matched as written). Throws ImportFileError for an empty or broken file.
+ */
+export function readCsvRecords(bytes: Buffer, opts: { keepCase?: boolean } = {}): CsvRecord[] {
   if (bytes.length === 0 || isBlank(bytes)) throw new ImportFileError(400, 'the file is empty')
-  let records: { record: Record<string, string>; info: { lines: number } }[]
+  let records: CsvRecord[]
   try {
     records = parseCsvSync(bytes, {
       bom: true,
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      columns: (header: string[]) => header.map((h) => (opts.keepCase ? h.trim() : h.trim().toLowerCase())),
       skip_empty_lines: true,
       trim: true,
       info: true,
-    }) as unknown as { record: Record<string, string>; info: { lines: number } }[]
+    }) as unknown as CsvRecord[]
   } catch (err) {
     throw new ImportFileError(400, `the file is not valid CSV: ${(err as Error).message}`)
   }
   if (records.length === 0) throw new ImportFileError(400, 'the file has no data rows (only a header)')
+  return records
+}
+
+/** A CSV of points: one row per feature, lon/lat columns (any of the usual names), other columns are properties. */
+export function parseCsv(bytes: Buffer): RawFeature[] {
+  const records = readCsvRecords(bytes)
   const columns = Object.keys(records[0].record)
   const lonCol = LON_COLUMNS.find((c) => columns.includes(c))
   const latCol = LAT_COLUMNS.find((c) => columns.includes(c))

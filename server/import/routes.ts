@@ -20,6 +20,7 @@ import type { ImportProgressPayload } from '../realtime/events.ts'
 import { describeLayer, importLayers } from './layers.ts'
 import { formatBytes } from './parse.ts'
 import { resolveLayer, runImport, summarizeRejection, type ImportPhase } from './service.ts'
+import { parseMapping, runCaseImport, summarizeCaseRejection } from './cases.ts'
 
 const ACCEPTED_TYPES = ['application/geo+json', 'application/json', 'text/csv', 'application/octet-stream', 'text/plain']
 
@@ -29,6 +30,17 @@ const ImportQuery = z.object({
   importId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'importId must be 1–64 letters, digits, _ or -').optional(),
 })
 
+const CaseImportQuery = z.object({
+  mapping: z.string().min(2, 'mapping must be the mapping file\'s JSON').optional(),
+  file: z.string().max(200, 'file must be at most 200 characters').optional(),
+  importId: ImportQuery.shape.importId,
+})
+/** The JSON form of a case import: the mapping and the CSV text in one body. */
+const CaseImportBody = z.object({
+  mapping: z.unknown().refine((v) => v !== undefined, 'mapping is required'),
+  csv: z.string({ error: 'csv must be the CSV file as text' }).min(1, 'csv is empty'),
+  file: z.string().max(200).optional(),
+})
 
 /** Reads the raw request body, refusing more than maxBytes (413) before reading it all. */
 async function readBody(ctx: Context, maxBytes: number, onBytes: (done: number, total: number) => void): Promise<Buffer> {
@@ -64,12 +76,72 @@ function throttled(send: (phase: ImportPhase | 'failed', done: number, total: nu
   }
 }
 
-export function importRoutes(opts: { db: Db; maxBytes: number; notifier: UserNotifier }): Router {
+export function importRoutes(opts: { db: Db; maxBytes: number; notifier: UserNotifier; tz: string }): Router {
   const r = new Router({ prefix: '/api/import' })
   const admin = requireRole('admin')
 
   r.get('/layers', admin, (ctx) => {
     ctx.body = { maxBytes: opts.maxBytes, layers: [...importLayers.values()].map(describeLayer) }
+  })
+
+  /**
+   * POST /api/import/cases?mapping=<mapping JSON>&file=<name> with the CSV as the body (text/csv),
+   * or a JSON body { mapping, csv, file? } — external case records (server/import/cases.ts).
+   * Admins and dispatchers (within their scope). 200 with the report; 422 `{ error, report }`
+   * naming the rejected rows (nothing written); rows imported before are skipped and listed.
+   */
+  r.post('/cases', requireRole('admin', 'dispatcher'), async (ctx) => {
+    const q = parseParams(CaseImportQuery, ctx.query)
+    const type = ctx.request.type
+    if (type && type !== 'application/json' && !ACCEPTED_TYPES.includes(type)) {
+      throw new HttpError(415, `send the CSV as the body (text/csv) with ?mapping=, or JSON { mapping, csv }; got ${type}`)
+    }
+    const importId = q.importId ?? crypto.randomUUID()
+    const actor = ctx.state.actor
+    const emit = throttled((phase, done, total) => {
+      const p: ImportProgressPayload = { importId, layer: 'cases', phase, done, total }
+      opts.notifier.toUser(actor.userId, 'import:progress', p)
+    })
+    try {
+      const raw = await readBody(ctx, opts.maxBytes, (done, total) => emit('receive', done, total))
+      let bytes = raw
+      let mappingIn: unknown = q.mapping
+      let fileName = q.file
+      if (type === 'application/json' && q.mapping === undefined) {
+        let json: unknown
+        try {
+          json = JSON.parse(raw.toString('utf8'))
+        } catch (err) {
+          throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`)
+        }
+        const b = CaseImportBody.safeParse(json)
+        if (!b.success) throw new HttpError(400, b.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
+        bytes = Buffer.from(b.data.csv, 'utf8')
+        mappingIn = b.data.mapping
+        fileName = fileName ?? b.data.file
+      }
+      if (mappingIn === undefined) throw new HttpError(400, 'the mapping is missing: give ?mapping=<the mapping file\'s JSON>, or send JSON { mapping, csv }')
+      const mapping = parseMapping(mappingIn)
+      const report = await runCaseImport(opts.db, {
+        bytes,
+        mapping,
+        tz: opts.tz,
+        maxBytes: opts.maxBytes,
+        fileName,
+        actor: { username: actor.username, scopePrefix: actor.scopePrefix, unrestricted: actor.unrestricted },
+        onProgress: emit,
+      })
+      if (report.rejectedCount > 0) {
+        emit('failed', report.total, report.total)
+        ctx.status = 422
+        ctx.body = { error: { code: 'rejected', message: summarizeCaseRejection(report) }, report: { importId, ...report } }
+        return
+      }
+      ctx.body = { importId, ...report }
+    } catch (err) {
+      emit('failed', 0, 0)
+      throw err
+    }
   })
 
   r.post('/:layer', admin, async (ctx) => {

@@ -507,6 +507,37 @@ export const openApiDocument = {
         responses: { 200: json('{ department, alternatives, workers, workersFrom }'), ...errors(400, 401, 404) },
       },
     },
+    '/api/cases/attachments': {
+      post: {
+        tags: ['cases'],
+        summary: 'upload one photo (JPEG, PNG or WebP, read from the content) for a report or action; refer to it as `attachments: [{ id, type }]`. Any user with a workflow duty',
+        requestBody: {
+          required: true,
+          content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } },
+        },
+        responses: {
+          201: json('{ id, type, size, url, thumbUrl }'),
+          415: json('not multipart, or the file is not a JPEG, PNG or WebP (the message names what it is)'),
+          ...errors(400, 401, 403, 413),
+        },
+      },
+    },
+    '/api/cases/attachments/{id}': {
+      get: {
+        tags: ['cases'],
+        summary: 'the photo as uploaded (Cache-Control: private); to its uploader and to users who see a case that refers to it — 404 to others',
+        parameters: [pathParam('id', 'attachment id (as the upload returned it)')],
+        responses: { 200: { description: 'the image', content: { 'image/jpeg': {}, 'image/png': {}, 'image/webp': {} } }, ...errors(401, 404) },
+      },
+    },
+    '/api/cases/attachments/{id}/thumb': {
+      get: {
+        tags: ['cases'],
+        summary: 'its thumbnail: JPEG, at most 320 px on the longer side, without metadata; same access as the photo',
+        parameters: [pathParam('id', 'attachment id')],
+        responses: { 200: { description: 'the thumbnail', content: { 'image/jpeg': {} } }, ...errors(401, 404) },
+      },
+    },
   },
   components: {
     securitySchemes: {

@@ -35,6 +35,8 @@ export function embeddedDataDir(): { dir: string; cleanup: () => void } {
  */
 export async function startTestServer(opts: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestServer> {
   const data = opts.databaseUrl ? { dir: 'memory://', cleanup: () => {} } : embeddedDataDir()
+  // Uploaded photos go to a folder of this server's own, removed when it closes.
+  const attachments = fs.mkdtempSync(path.join(os.tmpdir(), 'onegrid-attachments-'))
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -49,6 +51,7 @@ export async function startTestServer(opts: { databaseUrl?: string; env?: Record
     ONEGRID_MQTT_PORT: 'off',
     ONEGRID_SIMULATE: 'off',
     ONEGRID_JOBS: 'off',
+    ONEGRID_ATTACHMENTS_DIR: attachments,
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   })
@@ -60,6 +63,7 @@ export async function startTestServer(opts: { databaseUrl?: string; env?: Record
     close: async () => {
       await server.close()
       data.cleanup()
+      fs.rmSync(attachments, { recursive: true, force: true })
     },
   }
 }

@@ -11,6 +11,10 @@
  * run's id) and cases whose reporter text carries the run's id, in a seeded grid of 外滩街道, and
  * removes them afterwards.
  */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import sharp from 'sharp'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../server/auth/password.ts'
@@ -62,6 +66,7 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
   let grid = ''
   let category = ''
   const sockets: Socket[] = []
+  const photos = fs.mkdtempSync(path.join(os.tmpdir(), 'onegrid-tcw-photos-'))
 
   const api = async (method: string, path: string, who: Who, body?: unknown) => {
     const res = await fetch(`${s.url}${path}`, {
@@ -102,11 +107,12 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
   async function cleanUp(like: string) {
     await db.query(`DELETE FROM cases WHERE reporter LIKE $1`, [like])
     await db.query(`DELETE FROM workers WHERE code LIKE $1`, [like.toUpperCase()])
+    await db.query(`DELETE FROM attachments WHERE uploader_id IN (SELECT id FROM users WHERE username LIKE $1)`, [like.replace('tcw-', 'tcw\\_').replace('%', '\\_%')])
     await db.query(`DELETE FROM users WHERE username LIKE $1`, [like.replace('tcw-', 'tcw\\_').replace('%', '\\_%')])
   }
 
   beforeAll(async () => {
-    s = await startTestServer({ databaseUrl })
+    s = await startTestServer({ databaseUrl, env: { ONEGRID_ATTACHMENTS_DIR: photos } })
     db = s.server.db
     // Leftovers of runs that could not clean up (older than an hour).
     const old = `${Date.now() - 3600_000}`
@@ -142,6 +148,7 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     for (const socket of sockets) socket.close()
     if (db) await cleanUp(`${mark}%`)
     await s?.close()
+    fs.rmSync(photos, { recursive: true, force: true })
   })
 
   it('publishes the workflow table', async () => {
@@ -167,7 +174,13 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     c = await ok(c, 'dispatch', 'dispatcher', { workerId, departmentId: deptId, comment: '请尽快处置' })
     c = await ok(c, 'ack_dispatch', 'worker')
     c = await ok(c, 'start', 'worker', place)
-    c = await ok(c, 'handle', 'worker', { outcome: '已清理完毕', attachments: [{ id: 'photo-1.jpg', type: 'image/jpeg' }], ...place })
+    // The result photo: uploaded first (POST /api/cases/attachments), then referred to by the action.
+    const form = new FormData()
+    form.append('file', new Blob([new Uint8Array(await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } }).jpeg().toBuffer())], { type: 'image/jpeg' }), 'photo-1.jpg')
+    const up = await fetch(`${s.url}/api/cases/attachments`, { method: 'POST', headers: { cookie: cookies.worker }, body: form })
+    expect(up.status).toBe(201)
+    const photo = (await up.json()) as { id: string; type: string }
+    c = await ok(c, 'handle', 'worker', { outcome: '已清理完毕', attachments: [{ id: photo.id, type: photo.type }], ...place })
     c = await ok(c, 'check_pass', 'supervisor', place)
     c = await ok(c, 'close', 'shift_leader')
     c = await ok(c, 'evaluate', 'acceptor', { satisfaction: 5, comment: '回访满意' })
@@ -189,7 +202,7 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     expect(acts.map((a) => a.role)).toEqual(['reporter', 'acceptor', 'supervisor', 'shift_leader', 'dispatcher', 'handler', 'handler', 'handler', 'supervisor', 'shift_leader', 'acceptor'])
     for (const a of acts) expect(Number.isNaN(Date.parse(a.at))).toBe(false)
     expect(acts.map((a) => a.to)).toEqual(['reported', 'accepted', 'verified', 'registered', 'dispatched', 'dispatched', 'in_progress', 'handled', 'checked', 'closed', 'evaluated'])
-    expect(acts[7]!.attachments).toEqual([{ id: 'photo-1.jpg', type: 'image/jpeg' }])
+    expect(acts[7]!.attachments).toEqual([{ id: photo.id, type: 'image/jpeg' }])
     expect(acts[7]!.lon).toBeCloseTo(place.lon, 6)
     // Every stage change records the stage deadline that came into force (the on-time indicators read it).
     const recorded = (tl.body.actions as { action: string; from: string | null; to: string; payload: Record<string, unknown> }[]).filter((a) => a.from !== a.to)
