@@ -3,7 +3,7 @@ import type { Db } from '../db/index.ts'
 import type { Logger } from '../log.ts'
 import { seedGeography } from './geography.ts'
 import { localMidnight, seedObjects } from './objects.ts'
-import { seedUsers } from './users.ts'
+import { DEMO_USERS, seedUsers } from './users.ts'
 
 export interface SeedSettings {
   seedPassword?: string
@@ -42,7 +42,7 @@ export async function ensureSeeded(db: Db, opts: SeedSettings): Promise<void> {
   if (users.created && users.generated) {
     // Printed once, on the console, never logged to a file by us and never stored in clear.
     process.stdout.write(
-      `\n  Demo accounts created: admin, dispatcher, leader, supervisor, wall\n  Their password (shown only now): ${users.password}\n  Set ONEGRID_SEED_PASSWORD before the first start to choose it.\n\n`,
+      `\n  Demo accounts created: ${DEMO_USERS.map((u) => u.username).join(', ')}\n  Their password (shown only now): ${users.password}\n  Set ONEGRID_SEED_PASSWORD before the first start to choose it.\n\n`,
     )
   } else if (users.created) {
     opts.log.info('demo accounts created with the password from ONEGRID_SEED_PASSWORD')

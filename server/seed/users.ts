@@ -11,6 +11,8 @@ export const DEMO_USERS = [
   { username: 'supervisor', display_name: '外滩街道监督员', role: 'supervisor', scope_code: '310101013', duties: ['supervisor', 'reporter'] },
   // A handling department's seat (处置部门): the department that handles most of 外滩街道's cases.
   { username: 'handler', display_name: '处置部门', role: 'handler', scope_code: '310101013', duties: ['handler'] },
+  // The field page's demo (/field): a grid worker of 外滩街道 who reports (随手拍) and handles the tasks sent to them.
+  { username: 'worker', display_name: '外滩街道网格员', role: 'worker', scope_code: '310101013', duties: ['reporter', 'handler'] },
   { username: 'wall', display_name: '指挥大屏', role: 'wall', scope_code: '310000', duties: [] },
   { username: 'auditor', display_name: '审计员', role: 'auditor', scope_code: '310000', duties: [] },
 ] as const
@@ -38,6 +40,15 @@ export async function seedUsers(db: Db, seedPassword: string | undefined): Promi
         [u.username, u.display_name, hash, u.role, u.scope_code, u.duties],
       )
     }
+    // The worker account is one of the seeded on-duty grid workers of its street (the first by
+    // grid and code, so every seed links the same one); none before the city is seeded.
+    await tx.query(
+      `UPDATE workers SET user_id = (SELECT id FROM users WHERE username = 'worker')
+        WHERE id = (SELECT id FROM workers
+                     WHERE role = 'grid_worker' AND duty_status = 'on_duty' AND user_id IS NULL
+                       AND grid_code LIKE (SELECT scope_code FROM users WHERE username = 'worker') || '%'
+                     ORDER BY grid_code, code LIMIT 1)`,
+    )
     return true
   })
   return created ? { created, password, generated: seedPassword === undefined } : { created, generated: false }

@@ -15,7 +15,7 @@ declare module 'vue-router' {
   }
 }
 
-const placeholderFaces: FaceId[] = ['seat', 'cockpit', 'field']
+const placeholderFaces: FaceId[] = ['seat', 'cockpit']
 
 /** Message key of each face's name. */
 export const FACE_TITLE_KEYS: Record<FaceId, MessageKey> = {
@@ -39,6 +39,12 @@ const routes: RouteRecordRaw[] = [
     name: 'wall',
     component: () => import('../views/WallView.vue'),
     meta: { titleKey: 'wall.title', face: 'wall' },
+  },
+  {
+    path: '/field',
+    name: 'field',
+    component: () => import('../views/FieldView.vue'),
+    meta: { titleKey: 'face.field', face: 'field' },
   },
   {
     path: '/admin',
