@@ -42,6 +42,9 @@ const LAYERS = ['workers', 'cameras', 'sensors', 'key_places', 'cases']
 const position = { type: 'array', items: { type: 'number' }, minItems: 2, maxItems: 3 }
 const ring = { type: 'array', items: position, minItems: 4 }
 
+/** An optional `{ comment }` body (alarm acknowledgement and resolution). */
+const commentBody = { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 500 } } } } } }
+
 export const openApiDocument = {
   openapi: '3.0.3',
   info: {
@@ -317,7 +320,7 @@ export const openApiDocument = {
         tags: ['sensing'],
         summary: 'acknowledge an open alarm (admins, dispatchers, leaders, supervisors in scope): who and when are recorded, alarm:acked goes out',
         parameters: [pathParam('id', 'alarm id', { type: 'integer', minimum: 1 })],
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 500 } } } } } },
+        requestBody: commentBody,
         responses: { 200: json('the acknowledgement'), ...errors(400, 401, 403, 404, 409, 422) },
       },
     },
@@ -326,7 +329,7 @@ export const openApiDocument = {
         tags: ['sensing'],
         summary: 'resolve an alarm by hand (same roles as ack); alarm:resolved goes out and the sensor status follows',
         parameters: [pathParam('id', 'alarm id', { type: 'integer', minimum: 1 })],
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { comment: { type: 'string', maxLength: 500 } } } } } },
+        requestBody: commentBody,
         responses: { 200: json('the alarm'), ...errors(400, 401, 403, 404, 409, 422) },
       },
     },

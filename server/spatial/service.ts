@@ -9,9 +9,9 @@
  */
 import type { Db, Queryable } from '../db/index.ts'
 import type { Actor } from '../auth/sessions.ts'
-import { HttpError } from '../http/errors.ts'
 import type { SpatialLayer } from './params.ts'
 import { scopeFilter } from '../auth/scope.ts'
+import { withStatementTimeout } from '../db/timeout.ts'
 
 type Scope = Pick<Actor, 'scopePrefix' | 'unrestricted'>
 
@@ -89,22 +89,9 @@ function toFeature(row: Record<string, unknown>): Feature {
   return { type: 'Feature', id: Number(id), geometry: { type: 'Point', coordinates: [Number(lon), Number(lat)] }, properties }
 }
 
-/**
- * Runs fn with a statement timeout on the postgres backend (SET LOCAL inside a read
- * transaction); a query that runs out of time is a 503, not a generic failure.
- */
-export async function withTimeout<T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<T> {
-  try {
-    if (db.kind !== 'postgres') return await fn(db)
-    return await db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`)
-      return fn(tx)
-    })
-  } catch (err) {
-    if ((err as { code?: string }).code === '57014') throw new HttpError(503, 'the spatial query took too long; try a smaller radius', 'timeout')
-    throw err
-  }
-}
+/** Spatial queries under the statement timeout (server/db/timeout.ts). */
+export const withTimeout = <T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<T> =>
+  withStatementTimeout(db, STATEMENT_TIMEOUT_MS, 'the spatial query took too long; try a smaller radius', fn)
 
 export interface Located {
   district: { code: string; name: string }

@@ -17,6 +17,7 @@ import { inScope, scopeFilter, scopePrefix } from '../auth/scope.ts'
 import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
 import { zoneClock } from '../time/zone.ts'
+import { withStatementTimeout } from '../db/timeout.ts'
 
 const sql = loadSql(new URL('./indicators.sql', import.meta.url))
 
@@ -175,20 +176,8 @@ export async function loadIndicators(q: Queryable, query: IndicatorsQuery, scope
   }
 }
 
-/** A statement timeout on the postgres backend, so a huge period is a 503, not a stuck request. */
+/** A huge period is a 503 after this long, not a stuck request (server/db/timeout.ts). */
 const STATEMENT_TIMEOUT_MS = 30_000
-async function withTimeout<T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<T> {
-  try {
-    if (db.kind !== 'postgres') return await fn(db)
-    return await db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`)
-      return fn(tx)
-    })
-  } catch (err) {
-    if ((err as { code?: string }).code === '57014') throw new HttpError(503, 'the indicators took too long; ask for a shorter period or a smaller area', 'timeout')
-    throw err
-  }
-}
 
 export function indicatorRoutes(opts: { db: Db; tz: string }): Router {
   const r = new Router({ prefix: '/api/stats' })
@@ -196,7 +185,7 @@ export function indicatorRoutes(opts: { db: Db; tz: string }): Router {
     const query = parseParams(IndicatorsQuery, ctx.query)
     const actor: Actor = ctx.state.actor
     ctx.set('Cache-Control', 'private, no-store')
-    ctx.body = await withTimeout(opts.db, (q) => loadIndicators(q, query, actor, opts.tz))
+    ctx.body = await withStatementTimeout(opts.db, STATEMENT_TIMEOUT_MS, 'the indicators took too long; ask for a shorter period or a smaller area', (q) => loadIndicators(q, query, actor, opts.tz))
   })
   return r
 }

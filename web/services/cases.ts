@@ -4,54 +4,14 @@
  */
 import { ApiError, apiFetch } from './http.ts'
 
-/** A case as the server returns it (server/cases/types.ts CaseSummary). */
-export interface CaseSummary {
-  id: number
-  code: string
-  stage: string
-  version: number
-  categoryCode: string
-  source: string
-  urgency: 'normal' | 'urgent' | 'critical'
-  description: string
-  address: string | null
-  gridCode: string | null
-  workerId: number | null
-  lon: number
-  lat: number
-  reportedAt: string
-  stageStartedAt: string | null
-  stageDeadlineAt: string | null
-  deadlineAt: string | null
-  closedAt: string | null
-  /** Five-colour level: red, orange, yellow, blue, green (null: none computed yet). */
-  slaLevel: string | null
-}
+import type { AttachmentRef, CaseSummary, TimelineEntry } from '../../server/cases/types.ts'
+
+// The shapes the server sends, from the server's own declarations.
+export type { AttachmentRef, CaseSummary, TimelineEntry }
 
 export interface CaseDetail extends CaseSummary {
   /** The actions the signed-in user may take now (stage × duties). */
   allowedActions: string[]
-}
-
-export interface AttachmentRef {
-  id: string
-  type?: string
-  name?: string
-}
-
-export interface TimelineEntry {
-  id: number
-  action: string
-  actor: string
-  role: string | null
-  at: string
-  lon: number | null
-  lat: number | null
-  comment: string | null
-  attachments: AttachmentRef[]
-  from: string | null
-  to: string | null
-  payload: Record<string, unknown>
 }
 
 export interface WorkflowAction {
