@@ -305,15 +305,15 @@ ORDER BY n;
 -- name: insert_cases
 INSERT INTO cases (code, category_code, source, urgency, stage, description, address, grid_code, department_id, worker_id, reporter,
                    reported_at, accepted_at, verified_at, registered_at, dispatched_at, in_progress_at, handled_at, checked_at, closed_at,
-                   evaluated_at, deadline_at, overdue, rework_count, outcome, satisfaction, geom)
+                   evaluated_at, deadline_at, stage_started_at, stage_deadline_at, overdue, rework_count, outcome, satisfaction, geom)
 SELECT code, category_code, source, urgency, stage, description, address, grid_code, department_id, worker_id, reporter,
        reported_at, accepted_at, verified_at, registered_at, dispatched_at, in_progress_at, handled_at, checked_at, closed_at,
-       evaluated_at, deadline_at, overdue, rework_count, outcome, satisfaction, ST_SetSRID(ST_MakePoint(x, y), 4326)
+       evaluated_at, deadline_at, stage_started_at, stage_deadline_at, overdue, rework_count, outcome, satisfaction, ST_SetSRID(ST_MakePoint(x, y), 4326)
 FROM json_to_recordset($1::json) AS r(n int, code text, category_code text, source text, urgency text, stage text,
      description text, address text, grid_code text, department_id int, worker_id int, reporter text, reported_at timestamptz,
      accepted_at timestamptz, verified_at timestamptz, registered_at timestamptz, dispatched_at timestamptz,
      in_progress_at timestamptz, handled_at timestamptz, checked_at timestamptz, closed_at timestamptz, evaluated_at timestamptz,
-     deadline_at timestamptz, overdue boolean, rework_count int, outcome text, satisfaction smallint, x float8, y float8)
+     deadline_at timestamptz, stage_started_at timestamptz, stage_deadline_at timestamptz, overdue boolean, rework_count int, outcome text, satisfaction smallint, x float8, y float8)
 ORDER BY n;
 
 -- name: case_ids

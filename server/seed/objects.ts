@@ -25,6 +25,7 @@ import { loadSql } from '../db/sqlfile.ts'
 import { zoneClock, type ZoneClock as Clock } from '../time/zone.ts'
 import { Rng } from '../random.ts'
 import { WorkCalendar } from '../cases/calendar.ts'
+import { stageDeadline } from '../cases/deadlines.ts'
 import { ACTION_DEFS, nextStage, type Action, type Stage } from '../cases/workflow.ts'
 
 export interface SeedOptions {
@@ -1406,6 +1407,12 @@ class CaseMaker {
     const handledBy = f.in_progress_at ?? this.s.anchor
     const overdue = !o.cancelled && o.deadline !== null && f.dispatched_at !== null && handledBy > o.deadline
     const ts = (v: number | null) => (v === null ? null : iso(v))
+    // The current stage's clock as the workflow service keeps it: in progress runs on the handling
+    // time begun at dispatch (or at the failed check that sent it back); other stages from their own start.
+    const stageStart = stage === 'in_progress' ? Math.max(f.dispatched_at ?? d.reported, ret)
+      : stage === 'reported' ? d.reported
+      : ((f as Record<string, number | null>)[`${stage}_at`] ?? d.reported)
+    const stageDue = stageDeadline(this.s.cal, { limits_hours: d.cat.limits }, stage, stageStart, { urgency: d.urgency })
     return {
       acts,
       row: {
@@ -1431,6 +1438,8 @@ class CaseMaker {
         closed_at: ts(f.closed_at),
         evaluated_at: ts(f.evaluated_at),
         deadline_at: f.dispatched_at !== null && o.deadline !== null ? iso(o.deadline) : null,
+        stage_started_at: iso(stageStart),
+        stage_deadline_at: ts(stageDue),
         overdue,
         rework_count: acts.filter((a) => a.action === 'check_fail').length,
         outcome: o.cancelled ? (f.closed_at !== null ? '核实不属实，注销' : null) : done ? (o.outcome ?? null) : null,
