@@ -81,6 +81,8 @@ export const ConfigSchema = z.object({
   // Periodic jobs (offline detection, alarm reminders) on the elected leader; off: none here (tests drive them by hand).
   ONEGRID_JOBS: onOff('ONEGRID_JOBS').default(true),
   ONEGRID_SIM_RATE: z.coerce.number().min(0).max(100_000, 'ONEGRID_SIM_RATE is readings per second, at most 100000').default(50),
+  // The simulator's citizens: reports an hour through the Open311 intake (0: none).
+  ONEGRID_SIM_REPORTS_PER_HOUR: z.coerce.number().min(0).max(3600, 'ONEGRID_SIM_REPORTS_PER_HOUR is reports an hour, at most 3600').default(6),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 

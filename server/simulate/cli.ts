@@ -18,6 +18,7 @@
  *   --no-faults        no silent sensors, no spikes over the alarm threshold
  *   --no-sensors / --no-workers
  *   --synthetic        also the synthetic (scale) sensors and workers
+ *   --reports-per-hour=N  citizen reports an hour to the Open311 intake (ONEGRID_SIM_REPORTS_PER_HOUR; default 6)
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -51,6 +52,7 @@ function options() {
         'no-sensors': { type: 'boolean', default: false },
         'no-workers': { type: 'boolean', default: false },
         synthetic: { type: 'boolean', default: false },
+        'reports-per-hour': { type: 'string' },
       },
       strict: true,
     }).values
@@ -75,6 +77,7 @@ const num = (name: string, v: string | undefined, min: number, max: number): num
   return n
 }
 const rate = num('rate', values.rate, 0, 100_000) ?? config.ONEGRID_SIM_RATE
+const reportsPerHour = num('reports-per-hour', values['reports-per-hour'], 0, 3600) ?? config.ONEGRID_SIM_REPORTS_PER_HOUR
 const duration = num('duration', values.duration, 1, 365 * 86_400)
 const pauseMs = num('pause', values.pause, 10, 10_000)!
 const seed = num('seed', values.seed, 0, 2 ** 31) ?? config.ONEGRID_DEMO_SEED
@@ -134,6 +137,7 @@ const sim = await startSimulator({
   tz: config.ONEGRID_TZ,
   faults: !values['no-faults'],
   synthetic: values.synthetic,
+  citizens: { url: server, perHour: reportsPerHour, apiKey: config.ONEGRID_OPEN311_API_KEY?.split(',')[0]?.trim() },
 })
 // Everything is in memory now; the database is not needed any more.
 await fleet.db.close()

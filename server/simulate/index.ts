@@ -50,6 +50,7 @@ export async function startInProcessSimulator(opts: {
         },
       },
       rate: config.ONEGRID_SIM_RATE,
+      citizens: { url: opts.url, perHour: config.ONEGRID_SIM_REPORTS_PER_HOUR, apiKey: config.ONEGRID_OPEN311_API_KEY?.split(',')[0]?.trim() },
       seed: config.ONEGRID_DEMO_SEED,
       tz: config.ONEGRID_TZ,
     })

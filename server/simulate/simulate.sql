@@ -47,3 +47,18 @@ SELECT u.id FROM users u JOIN admin_units a ON a.code = u.scope_code
 WHERE u.role IN ('admin', 'dispatcher') AND a.parent_code IS NULL AND NOT u.disabled
 ORDER BY (u.role = 'admin') DESC, u.id
 LIMIT 1;
+
+-- name: citizen_spots
+-- $1 boolean: include synthetic grids. Output: grid, name, lon, lat — where simulated citizens
+-- report from: each grid's label point (inside the grid).
+SELECT code AS grid, name, ST_X(label_point) AS lon, ST_Y(label_point) AS lat
+FROM grids
+WHERE label_point IS NOT NULL AND ($1::boolean OR NOT synthetic)
+ORDER BY code;
+
+-- name: citizen_categories
+-- What citizens report: the event categories (parts are reported by their class codes, which citizens do not know). Output: code, name.
+SELECT code, minor_name AS name
+FROM case_categories
+WHERE kind = 'event'
+ORDER BY code;

@@ -51,6 +51,12 @@ export interface SimulatorOptions {
   workerIds?: number[]
   /** Seconds between two position fixes of a worker (default 10). */
   fixEveryS?: number
+  /**
+   * Citizens' reports (随手拍 from the public) through the server's Open311 intake, like a
+   * citizen's app would send them: how many an hour, and the intake's API key if it needs one.
+   * null or 0 an hour: none.
+   */
+  citizens?: { url: string; perHour: number; apiKey?: string } | null
 }
 
 export interface SimulatorStats {
@@ -69,6 +75,9 @@ export interface SimulatorStats {
   positionErrors: number
   /** Whether POST /api/positions answered: unknown until the first post, missing on 404. */
   positionsRoute: 'unknown' | 'ok' | 'missing'
+  /** Citizens' reports the Open311 intake took, and those it refused (or that failed). */
+  citizenReports: number
+  citizenReportErrors: number
   mqttConnected: boolean
 }
 
@@ -132,6 +141,8 @@ class CitySimulator implements Simulator {
     positionsPosted: 0,
     positionErrors: 0,
     positionsRoute: 'unknown',
+    citizenReports: 0,
+    citizenReportErrors: 0,
     mqttConnected: false,
   }
   readonly #rng: Rng
@@ -139,11 +150,15 @@ class CitySimulator implements Simulator {
   #sensors: Sensor[] = []
   #withAlarm: Sensor[] = []
   #walkers: Walker[] = []
+  /** Where citizens report from (grid label points) and what they report (public event categories). */
+  #spots: { grid: string; name: string; lon: number; lat: number }[] = []
+  #categories: { code: string; name: string }[] = []
   #net: RoadNetwork | null = null
   readonly #gridNodes = new Map<string, number[]>()
   readonly #nearNodes = new Map<string, number[]>()
   #client: MqttClient | null = null
   #timers: NodeJS.Timeout[] = []
+  #citizenTimer: NodeJS.Timeout | null = null
   #cursor = 0
   #carry = 0
   #lastPublish = 0
@@ -206,6 +221,10 @@ class CitySimulator implements Simulator {
       })
       this.stats.workers = this.#walkers.length
     }
+    if (this.opts.citizens?.perHour) {
+      this.#spots = (await db.query<{ grid: string; name: string; lon: number; lat: number }>(sql.citizen_spots!, [synthetic])).rows
+      this.#categories = (await db.query<{ code: string; name: string }>(sql.citizen_categories!)).rows
+    }
     log.info(
       { sensors: this.stats.sensors, workers: this.stats.workers, roadNodes: this.stats.roadNodes, rate: this.opts.rate, mqtt: this.opts.mqtt?.url, server: this.opts.http?.url },
       'simulator ready',
@@ -258,6 +277,48 @@ class CitySimulator implements Simulator {
       this.#every(POST_EVERY_MS, () => {
         this.#posting = this.#posting.then(() => this.#post())
       })
+    }
+    this.#startCitizens()
+  }
+
+  /** Starts the citizens' reports: at random moments, perHour on average. */
+  #startCitizens(): void {
+    const c = this.opts.citizens
+    if (!c?.perHour || !this.#spots.length || !this.#categories.length) return
+    const meanMs = 3_600_000 / c.perHour
+    const next = () => {
+      // Exponential gaps (a Poisson stream), at least a second apart.
+      this.#citizenTimer = setTimeout(() => {
+        this.#posting = this.#posting.then(() => this.#citizenReport(c)).finally(() => {
+          if (!this.#stopped) next()
+        })
+      }, Math.max(1000, -Math.log(1 - this.#rng.u()) * meanMs))
+    }
+    next()
+  }
+
+  /** One citizen's report, form-encoded as GeoReport v2 says, a few metres from a grid's label point. */
+  async #citizenReport(c: { url: string; apiKey?: string }): Promise<void> {
+    const spot = this.#rng.pick(this.#spots)
+    const cat = this.#rng.pick(this.#categories)
+    const form = new URLSearchParams({
+      service_code: cat.code,
+      lat: (spot.lat + this.#rng.range(-0.0001, 0.0001)).toFixed(6),
+      long: (spot.lon + this.#rng.range(-0.0001, 0.0001)).toFixed(6),
+      description: `市民反映：${spot.name}附近${cat.name}，请尽快处理。（模拟上报）`,
+      first_name: '模拟市民',
+      ...(c.apiKey ? { api_key: c.apiKey } : {}),
+    })
+    try {
+      const res = await fetch(`${c.url}/open311/v2/requests.json`, { method: 'POST', body: form, signal: AbortSignal.timeout(10_000) })
+      if (res.ok) this.stats.citizenReports++
+      else {
+        this.stats.citizenReportErrors++
+        this.opts.log.warn({ status: res.status, answer: (await res.text()).slice(0, 200) }, 'simulator: a citizen report was refused')
+      }
+    } catch (err) {
+      this.stats.citizenReportErrors++
+      this.opts.log.warn({ err: (err as Error).message }, 'simulator: a citizen report failed')
     }
   }
 
@@ -493,6 +554,7 @@ class CitySimulator implements Simulator {
     this.#stopped = true
     for (const t of this.#timers) clearInterval(t)
     this.#timers = []
+    if (this.#citizenTimer) clearTimeout(this.#citizenTimer)
     await this.#posting
     await this.#client?.endAsync().catch(() => {})
   }

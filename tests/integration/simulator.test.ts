@@ -55,6 +55,8 @@ describe.skipIf(!url).each(backends())('simulator on $name', ({ databaseUrl }) =
       sensorCodes: sensors.map((x) => x.code),
       workerIds: workers,
       fixEveryS: 2,
+      // A report a second or so (the intake's per-address limit of 10 a minute turns the rest away).
+      citizens: { url: s.url, perHour: 3600 },
     })
   })
   afterAll(async () => {
@@ -63,6 +65,7 @@ describe.skipIf(!url).each(backends())('simulator on $name', ({ databaseUrl }) =
       const since = startedAt.toISOString()
       await s.server.db.query('DELETE FROM sensor_readings WHERE sensor_id = ANY($1::int[]) AND ts >= $2', [sensors.map((x) => x.id), since])
       await s.server.db.query('DELETE FROM worker_positions WHERE worker_id = ANY($1::int[]) AND ts >= $2', [workers, since])
+      await s.server.db.query(`DELETE FROM cases WHERE source = 'public' AND description LIKE '%（模拟上报）' AND reported_at >= $1`, [since])
     }
     await s?.close()
   })
@@ -114,5 +117,29 @@ describe.skipIf(!url).each(backends())('simulator on $name', ({ databaseUrl }) =
       expect(r.far_m).toBeLessThan(10)
     }
     expect(Math.max(...rows.map((r) => r.moved_m))).toBeGreaterThan(5)
+  })
+
+  it('citizens file reports through the Open311 intake, which become public cases in their grids', async () => {
+    const filed = async () =>
+      (
+        await s.server.db.query<{ code: string; grid_code: string | null; stage: string; category_code: string }>(
+          `SELECT code, grid_code, stage, category_code FROM cases
+            WHERE source = 'public' AND description LIKE '%（模拟上报）' AND reported_at >= $1 ORDER BY id`,
+          [startedAt.toISOString()],
+        )
+      ).rows
+    const start = Date.now()
+    while ((await filed()).length < 2) {
+      if (Date.now() - start > 30_000) break
+      await sleep(500)
+    }
+    const rows = await filed()
+    console.log(`[simulator] ${sim!.stats.citizenReports} citizen reports taken (${sim!.stats.citizenReportErrors} turned away): ${rows.map((r) => r.code).join(', ')}`)
+    expect(rows.length).toBeGreaterThanOrEqual(2)
+    for (const r of rows) {
+      expect(r.grid_code).toMatch(/^\d{15}$/)
+      expect(r.stage).toBe('reported')
+      expect(r.category_code).toMatch(/^E/)
+    }
   })
 })
