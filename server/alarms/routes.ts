@@ -37,32 +37,14 @@ export const AlarmListQuery = z.strictObject({
   limit: z.coerce.number({ error: 'limit must be a number' }).int('limit must be an integer').min(1).max(1000, 'limit: at most 1000').default(100),
 })
 
-interface ListRow {
-  id: number
-  sensor_id: number
-  kind: string
-  value: number
-  threshold: number
-  raised_at: Date | string
+/** An alarm as the list reads it: the changed-alarm row (alarms.sql) plus who acknowledged it and its state. */
+interface ListRow extends Omit<AlarmRow, 'change' | 'rule_id'> {
   acked_at: Date | string | null
   acked_by: string | null
   ack_comment: string | null
-  resolved_at: Date | string | null
-  resolved_by: string | null
-  resolve_comment: string | null
-  resolved_value: number | null
-  reminder_count: number
-  case_id: number | null
   case_code: string | null
   state: string
   changed_at: Date | string
-  code: string
-  name: string
-  type: string
-  unit: string | null
-  grid_code: string | null
-  lon: number
-  lat: number
 }
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString())

@@ -135,7 +135,3 @@ FROM runs r JOIN workers w ON w.id = r.worker_id
 WHERE r.inside
 GROUP BY r.worker_id, w.code, w.name, r.run
 ORDER BY r.worker_id, min(r.ts);
-
--- name: day_range
--- $1 day (YYYY-MM-DD), $2 IANA time zone. Output: from, to — that day's midnight to the next, in the zone.
-SELECT ($1::date)::timestamp AT TIME ZONE $2 AS "from", ($1::date + 1)::timestamp AT TIME ZONE $2 AS "to";

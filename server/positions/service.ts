@@ -302,10 +302,4 @@ export class PositionService {
     }
     return [...out.values()]
   }
-
-  /** Midnight to midnight of a calendar day in the time zone. */
-  async dayRange(day: string, tz: string): Promise<{ from: Date; to: Date }> {
-    const { rows } = await this.opts.db.query<{ from: Date | string; to: Date | string }>(sql.day_range!, [day, tz])
-    return { from: new Date(rows[0]!.from), to: new Date(rows[0]!.to) }
-  }
 }

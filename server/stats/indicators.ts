@@ -113,8 +113,8 @@ export function periodOf(q: Pick<IndicatorsQuery, 'from' | 'to'>, tz: string, no
   const clock = zoneClock(tz)
   const at = (s: string, nextDay: boolean) => {
     if (!DATE.test(s)) return Date.parse(s)
-    const [y, m, d] = s.split('-').map(Number) as [number, number, number]
-    return clock.at(y, m - 1, d + (nextDay ? 1 : 0))
+    const day = clock.dayBounds(s)
+    return nextDay ? day.to : day.from
   }
   const to = q.to ? at(q.to, true) : clock.day(now, 1)
   const from = q.from ? at(q.from, false) : clock.day(to - 1, -29)

@@ -50,6 +50,13 @@ export class ZoneClock {
     return m ? this.at(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +(m[6] ?? 0)) : NaN
   }
 
+  /** Local midnight of a calendar date `YYYY-MM-DD`, and of the day after: that day as [from, to). NaN for anything else. */
+  dayBounds(date: string): { from: number; to: number } {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date)
+    if (!m) return { from: NaN, to: NaN }
+    return { from: this.at(+m[1]!, +m[2]! - 1, +m[3]!), to: this.at(+m[1]!, +m[2]! - 1, +m[3]! + 1) }
+  }
+
   /** Local midnight `k` days after the local day of `ms`. */
   day(ms: number, k = 0): number {
     const w = this.wall(ms)

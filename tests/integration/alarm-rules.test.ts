@@ -15,6 +15,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { alarmJobs } from '../../server/alarms/jobs.ts'
 import { projectRoot } from '../../server/config.ts'
 import type { Db } from '../../server/db/index.ts'
@@ -30,7 +31,6 @@ const mqttUrl = process.env.MQTT_URL
 if (!mqttUrl && process.env.CI === 'true') throw new Error('CI=true but MQTT_URL is not set: .ci/run starts Mosquitto and sets it')
 if (!mqttUrl) console.warn('alarm-rules: the over-the-broker case runs through the ingest directly — set MQTT_URL (Mosquitto) to send it over MQTT')
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const iso = (ms: number) => new Date(ms).toISOString()
 const MIN = 60_000
 /** Degrees of longitude per metre at Shanghai's latitude. */
@@ -94,13 +94,7 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
   async function statusOf(key: string) {
     return (await db.query<{ status: string; device_status: string; battery: number | null; rssi: number | null }>('SELECT status, device_status, battery, rssi FROM sensors WHERE id = $1', [id(key)])).rows[0]!
   }
-  async function until(check: () => Promise<boolean> | boolean, what: string, ms = 15_000) {
-    const start = Date.now()
-    while (!(await check())) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await sleep(50)
-    }
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => waitUntil(check, what, ms, 50)
   async function cleanup(like: string) {
     await db.query(`DELETE FROM cases WHERE id IN (SELECT a.case_id FROM alarms a JOIN sensors s ON s.id = a.sensor_id WHERE s.code LIKE $1)`, [like])
     await db.query('DELETE FROM sensors WHERE code LIKE $1', [like])

@@ -8,18 +8,11 @@
  */
 import mqtt from 'mqtt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { MqttAccounts } from '../../server/ingest/accounts.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<number> {
-  const start = Date.now()
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-  return Date.now() - start
-}
+const until = (check: () => boolean | Promise<boolean>, what: string, ms = 10_000) => waitUntil(check, what, ms, 25)
 
 interface Health {
   mqtt?: { connected: boolean; stored: number }

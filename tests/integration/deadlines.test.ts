@@ -10,6 +10,7 @@
  */
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import type { Db } from '../../server/db/index.ts'
 import { loadCalendar } from '../../server/cases/calendar.ts'
 import { stageDeadline, type CategoryLimits } from '../../server/cases/deadlines.ts'
@@ -21,7 +22,6 @@ import { TileCache } from '../../tiles/cache.ts'
 import { TileInvalidator } from '../../tiles/invalidation.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const TZ = 'Asia/Shanghai'
 const sh = zoneClock(TZ)
 const PREFIX = 'T6D-'
@@ -59,14 +59,7 @@ describe.each(backends())('case deadlines on $name', ({ databaseUrl }) => {
     await s?.close()
   })
 
-  async function until(check: () => boolean, what: string, ms = 10_000) {
-    const start = Date.now()
-    while (!check()) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await sleep(25)
-    }
-    return Date.now() - start
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 10_000) => waitUntil(check, what, ms, 25)
 
   it('reads the working calendar from the database: 2026 holidays and 调休 days', async () => {
     const cal = await loadCalendar(db, TZ, true)

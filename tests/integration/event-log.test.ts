@@ -5,12 +5,12 @@
  */
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { appendEvent } from '../../server/realtime/event-log.ts'
 import { MAX_MESSAGE_BYTES } from '../../server/realtime/socket.ts'
 import { EventStream, type DomainEvent } from '../../web/services/eventStream.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const BUND = '310101013'
 
 interface SensorRow {
@@ -66,13 +66,7 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
     await hello
     return { socket, got, errors, stream }
   }
-  const until = async (check: () => boolean, what: string, ms = 20_000) => {
-    const start = Date.now()
-    while (!check()) {
-      if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`)
-      await sleep(50)
-    }
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => waitUntil(check, what, ms, 50)
 
   it('logs a status change with the change and pushes it only to the sockets that may see it', async () => {
     const a = await client(admin)

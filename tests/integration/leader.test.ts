@@ -6,6 +6,7 @@
  */
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { createLogger } from '../../server/log.ts'
 import { PgLeader, SoleLeader, type Leader } from '../../server/jobs/leader.ts'
 import { Scheduler } from '../../server/jobs/scheduler.ts'
@@ -15,15 +16,7 @@ if (!url && process.env.CI === 'true') throw new Error('CI=true but TEST_DATABAS
 if (!url) console.warn('leader: the PostgreSQL part is skipped — set TEST_DATABASE_URL')
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent')
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function until(check: () => boolean, what: string, ms = 15_000): Promise<number> {
-  const start = Date.now()
-  while (!check()) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(20)
-  }
-  return Date.now() - start
-}
+const until = (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => waitUntil(check, what, ms, 20)
 
 /** A leader the test switches by hand. */
 class ManualLeader implements Leader {

@@ -6,6 +6,7 @@
 import mqtt from 'mqtt'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { EventStream, type DomainEvent } from '../../web/services/eventStream.ts'
 import { backends, login, startTestServer, type TestServer } from '../helpers/server.ts'
 
@@ -13,7 +14,6 @@ const url = process.env.MQTT_URL
 if (!url && process.env.CI === 'true') throw new Error('CI=true but MQTT_URL is not set: .ci/run starts Mosquitto and sets it')
 if (!url) console.warn('mqtt-alarm: skipped — set MQTT_URL to a broker (e.g. mqtt://127.0.0.1:1883, Mosquitto)')
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Health {
   mqtt: { connected: boolean; received: number; stored: number; dropped: Record<string, number> }
@@ -73,13 +73,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   }
   const publish = (code: string, body: unknown) =>
     device.publishAsync(`onegrid/sensors/${code}/reading`, typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 })
-  const until = async (check: () => boolean, what: string, ms = 10_000) => {
-    const start = Date.now()
-    while (!check()) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await sleep(20)
-    }
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 10_000) => waitUntil(check, what, ms, 20)
 
   it('a reading above the alarm threshold raises one alarm that a connected client receives', async () => {
     const sent = Date.now()

@@ -10,6 +10,7 @@
 import gcoord from 'gcoord'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { hashPassword } from '../../server/auth/password.ts'
 import type { Db } from '../../server/db/index.ts'
 import { EventStream, type DomainEvent } from '../../web/services/eventStream.ts'
@@ -22,7 +23,6 @@ const STEP_MS = 10_000
 const HALF = 200
 const MARK = '定位测试网格'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /**
  * The walk, phase by phase, as offsets (metres) from the grid's east edge (+ outside, − inside)
@@ -86,13 +86,7 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     return { status: res.status, body: json as Record<string, unknown> & unknown[] }
   }
   const post = (who: string, body: unknown) => api('POST', '/api/positions', who, body)
-  const until = async (check: () => boolean, what: string, ms = 15_000) => {
-    const start = Date.now()
-    while (!check()) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await sleep(25)
-    }
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => waitUntil(check, what, ms, 25)
   const q = async <T>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows
 
   async function cleanUp(where: string, params: unknown[]) {

@@ -9,6 +9,7 @@
 import { createClient } from 'redis'
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import { EventStream, type DomainEvent } from '../../web/services/eventStream.ts'
 import { login, startTestServer, type TestServer } from '../helpers/server.ts'
 
@@ -20,15 +21,7 @@ if (process.env.CI === 'true') {
 }
 if (!redisUrl || !databaseUrl) console.warn('scale-out: skipped — set REDIS_URL (e.g. redis://127.0.0.1:6379) and TEST_DATABASE_URL')
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<number> {
-  const start = Date.now()
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(25)
-  }
-  return Date.now() - start
-}
+const until = (check: () => boolean | Promise<boolean>, what: string, ms = 15_000) => waitUntil(check, what, ms, 25)
 
 interface Health {
   redis?: { connected: boolean; prefix: string; disconnects: number }

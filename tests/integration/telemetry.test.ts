@@ -6,11 +6,11 @@
  */
 import { io as connect, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sleep, until as waitUntil } from '../helpers/wait.ts'
 import type { TelemetryItem } from '../../server/realtime/telemetry.ts'
 import { login, startTestServer, type TestServer } from '../helpers/server.ts'
 
 const INTERVAL = 200
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Ids far above the demo city's, so nothing else offers them. */
 let nextId = 900_000_000 + (process.pid % 1000) * 10_000
@@ -56,13 +56,7 @@ describe('telemetry: coalesced, viewport- and scope-filtered live values', () =>
     return c
   }
   const viewport = (c: Client, req: unknown) => c.socket.timeout(5000).emitWithAck('viewport', req) as Promise<{ error?: string; bbox?: unknown }>
-  const until = async (check: () => boolean, what: string, ms = 10_000) => {
-    const start = Date.now()
-    while (!check()) {
-      if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-      await sleep(10)
-    }
-  }
+  const until = (check: () => boolean | Promise<boolean>, what: string, ms = 10_000) => waitUntil(check, what, ms, 10)
 
   it('100 values of one sensor within one interval reach a client as one item with the latest value; a viewport elsewhere gets nothing', async () => {
     const wall = await client('wall')

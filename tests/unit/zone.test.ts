@@ -20,6 +20,8 @@ describe('ZoneClock', () => {
     expect(sh.isoWeekday(t)).toBe(7)
     expect(new Date(sh.day(t)).toISOString()).toBe('2026-11-21T16:00:00.000Z')
     expect(new Date(sh.day(t, 1)).toISOString()).toBe('2026-11-22T16:00:00.000Z')
+    expect(sh.dayBounds('2026-11-22')).toEqual({ from: Date.parse('2026-11-21T16:00:00Z'), to: Date.parse('2026-11-22T16:00:00Z') })
+    expect(Number.isNaN(sh.dayBounds('22/11/2026').from)).toBe(true)
     // A Berlin day with 23 hours.
     expect(berlin.day(Date.parse('2026-03-29T12:00:00Z'), 1) - berlin.day(Date.parse('2026-03-29T12:00:00Z'))).toBe(23 * 3_600_000)
   })
