@@ -11,7 +11,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import cliProgress from 'cli-progress'
-import { ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, loadConfig, type Config } from '../config.ts'
 import { openDb, StartupError, type Db } from '../db/index.ts'
 import { migrate } from '../db/migrate.ts'
 import { importLayers } from './layers.ts'
@@ -71,30 +71,10 @@ async function main(): Promise<void> {
   const format = (args.values.format ?? (path.extname(file).toLowerCase() === '.csv' ? 'csv' : 'geojson')) as ImportFormat
   if (format !== 'geojson' && format !== 'csv') fail('--format must be geojson or csv')
 
-  let config
-  try {
-    config = loadConfig()
-  } catch (err) {
-    fail((err as ConfigError).message)
-  }
+  const config = cliConfig()
   const maxBytes = config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024
-  let bytes: Buffer
-  try {
-    const size = fs.statSync(file).size
-    if (size > maxBytes) fail(`${file} is ${formatBytes(size)}; the limit is ${formatBytes(maxBytes)} (ONEGRID_IMPORT_MAX_MB)`)
-    bytes = fs.readFileSync(file)
-  } catch (err) {
-    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-  }
-
-  let db: Db
-  try {
-    db = await openDb(config)
-    await migrate(db)
-  } catch (err) {
-    if (err instanceof StartupError) fail(err.message)
-    throw err
-  }
+  const bytes = readWithin(file, maxBytes)
+  const db = await openMigrated(config)
 
   const bar = new cliProgress.SingleBar(
     { format: ' {phase} [{bar}] {value}/{total}', hideCursor: true, clearOnComplete: true, stopOnComplete: false },
@@ -134,40 +114,56 @@ async function main(): Promise<void> {
   await db.close()
 }
 
-/** `cases <file.csv> --mapping m.json`: the same service as POST /api/import/cases, as the system user "cli". */
-async function importCases(file: string, mappingFile: string | undefined, json: boolean): Promise<void> {
-  if (!mappingFile) fail(`--mapping is required for cases\n${USAGE}`)
-  let config
+/** The configuration, or one line saying what is wrong with it. */
+function cliConfig(): Config {
   try {
-    config = loadConfig()
+    return loadConfig()
   } catch (err) {
     fail((err as ConfigError).message)
   }
-  const maxBytes = config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024
-  const read = (f: string): Buffer => {
-    try {
-      const size = fs.statSync(f).size
-      if (size > maxBytes) fail(`${f} is ${formatBytes(size)}; the limit is ${formatBytes(maxBytes)} (ONEGRID_IMPORT_MAX_MB)`)
-      return fs.readFileSync(f)
-    } catch (err) {
-      fail(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    }
-  }
-  const bytes = read(file)
-  let mapping
+}
+
+/** A file's bytes, refused in one line when it is larger than the import limit or cannot be read. */
+function readWithin(file: string, maxBytes: number): Buffer {
+  let size: number
   try {
-    mapping = parseMapping(read(mappingFile))
+    size = fs.statSync(file).size
   } catch (err) {
-    fail(`${path.basename(mappingFile)}: ${(err as Error).message}`)
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
-  let db: Db
+  if (size > maxBytes) fail(`${file} is ${formatBytes(size)}; the limit is ${formatBytes(maxBytes)} (ONEGRID_IMPORT_MAX_MB)`)
   try {
-    db = await openDb(config)
+    return fs.readFileSync(file)
+  } catch (err) {
+    fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+}
+
+/** The database of the configuration, migrated; an operator's problem (no server, no PostGIS) in one line. */
+async function openMigrated(config: Config): Promise<Db> {
+  try {
+    const db = await openDb(config)
     await migrate(db)
+    return db
   } catch (err) {
     if (err instanceof StartupError) fail(err.message)
     throw err
   }
+}
+
+/** `cases <file.csv> --mapping m.json`: the same service as POST /api/import/cases, as the system user "cli". */
+async function importCases(file: string, mappingFile: string | undefined, json: boolean): Promise<void> {
+  if (!mappingFile) fail(`--mapping is required for cases\n${USAGE}`)
+  const config = cliConfig()
+  const maxBytes = config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024
+  const bytes = readWithin(file, maxBytes)
+  let mapping
+  try {
+    mapping = parseMapping(readWithin(mappingFile, maxBytes))
+  } catch (err) {
+    fail(`${path.basename(mappingFile)}: ${(err as Error).message}`)
+  }
+  const db = await openMigrated(config)
   let report: CaseImportReport
   try {
     report = await runCaseImport(db, { bytes, mapping, tz: config.ONEGRID_TZ, maxBytes, fileName: path.basename(file), actor: { username: 'cli', unrestricted: true } })
