@@ -53,14 +53,15 @@ export interface AppDeps {
 }
 
 export interface Runtime {
+  ingest: MqttIngest | null
   broker: EmbeddedBroker | null
   redis: RedisLink | null
   scheduler: Scheduler | null
 }
 
-/** Health of what main runs next to the app: the embedded broker and Redis when there are, leadership and jobs always. */
-function runtimeHealth({ broker, redis, scheduler }: Runtime) {
-  return { ...(broker ? { broker: broker.stats } : {}), ...(redis ? { redis: redis.stats } : {}), leader: scheduler?.isLeader ?? false, jobs: scheduler?.stats() ?? {} }
+/** Health of what main runs next to the app: the MQTT ingest, the embedded broker and Redis when there are, leadership and jobs always. */
+function runtimeHealth({ ingest, broker, redis, scheduler }: Runtime) {
+  return { ...(ingest ? { mqtt: ingest.stats } : {}), ...(broker ? { broker: broker.stats } : {}), ...(redis ? { redis: redis.stats } : {}), leader: scheduler?.isLeader ?? false, jobs: scheduler?.stats() ?? {} }
 }
 
 /** Paths the server answers itself; everything else that is a GET for HTML is the web app. */
@@ -75,9 +76,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   events: EventLog
   /** Live readings and positions to screens, coalesced per viewport; main binds it to socket.io. */
   telemetry: Telemetry
-  /** Holds the MQTT ingest once main starts it (MQTT_URL), for /api/health. */
-  ingest: { current: MqttIngest | null }
-  /** What main starts next to the app (embedded broker, Redis link, job scheduler), for /api/health and revocations. */
+  /** What main starts next to the app (MQTT ingest, embedded broker, Redis link, job scheduler), for /api/health and revocations. */
   runtime: Runtime
   positions: PositionService
 } {
@@ -94,8 +93,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   const encoder = createEncoder(caps.mvt, db)
   // Domain events, logged with the change and pushed after commit; main binds it to socket.io.
   const events = new EventLog(db)
-  const ingest: { current: MqttIngest | null } = { current: null }
-  const runtime: Runtime = { broker: null, redis: null, scheduler: null }
+  const runtime: Runtime = { ingest: null, broker: null, redis: null, scheduler: null }
   const telemetry = new Telemetry({ intervalMs: config.ONEGRID_TELEMETRY_MS, log })
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
@@ -130,8 +128,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
 
   const api = new Router({ prefix: '/api' })
   api.get('/health', (ctx) => {
-    const mqtt = ingest.current?.stats
-    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, telemetry: telemetry.stats, ...(mqtt ? { mqtt } : {}), ...runtimeHealth(runtime) }
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, telemetry: telemetry.stats, ...runtimeHealth(runtime) }
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())
@@ -180,5 +177,5 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier, tiles, events, ingest, telemetry, runtime, positions }
+  return { app, sessions, encoder, notifier, tiles, events, telemetry, runtime, positions }
 }

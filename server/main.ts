@@ -57,7 +57,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await migrate(db)
     await ensureSeeded(db, seedSettings(config, log))
     const caps = await probeCapabilities(db)
-    const { app, sessions, notifier, tiles, events, ingest, telemetry, runtime, positions } = createApp({ config, db, caps, log })
+    const { app, sessions, notifier, tiles, events, telemetry, runtime, positions } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
     // With REDIS_URL several processes share socket.io broadcasts (docs/scale-out.md).
     const redis = (runtime.redis = config.REDIS_URL ? await RedisLink.open(config.REDIS_URL, { prefix: config.ONEGRID_REDIS_PREFIX, log }) : null)
@@ -81,9 +81,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // aedes speaks MQTT 3.1.1 (no shared subscriptions: it takes $share/… as the plain filter).
     const viaBroker = broker ? { ...internalCredentials('ingest', mqttSecret.secret), protocolVersion: 4 as const } : {}
     if (mqttUrl) {
-      ingest.current = new MqttIngest({ url: mqttUrl, db, events, tiles, log, tz: config.ONEGRID_TZ, telemetry, ...viaBroker })
-      ingest.current.start()
-      undo.push(() => ingest.current?.close())
+      const ingest = (runtime.ingest = new MqttIngest({ url: mqttUrl, db, events, tiles, log, tz: config.ONEGRID_TZ, telemetry, ...viaBroker }))
+      ingest.start()
+      undo.push(() => ingest.close())
     }
     // Periodic jobs run on one elected process: the holder of a PostgreSQL advisory lock; the embedded database has one process.
     const scheduler = (runtime.scheduler = new Scheduler({ leader: config.DATABASE_URL ? new PgLeader({ url: config.DATABASE_URL, log }) : new SoleLeader(), log }))
@@ -116,7 +116,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
           await simulator?.stop()
           // Running jobs finish and leadership is handed on; readings still pending are written; io.close() also closes the HTTP server.
           await scheduler.stop()
-          await ingest.current?.close()
+          await runtime.ingest?.close()
           await broker?.close()
           telemetry.close()
           await new Promise<void>((resolve) => io.close(() => resolve()))
