@@ -19,6 +19,7 @@ import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
 import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { ogcRoutes } from './ogc/routes.ts'
 import { styleRoutes } from '../styles/routes.ts'
+import { cesiumStatic } from './http/cesium.ts'
 import { EventLog } from './realtime/event-log.ts'
 import { alarmRoutes } from './alarms/routes.ts'
 import { open311Routes } from './open311/routes.ts'
@@ -44,6 +45,7 @@ import { TileCache } from '../tiles/cache.ts'
 import { TileInvalidator } from '../tiles/invalidation.ts'
 import { caseRoutes } from './cases/routes.ts'
 import { AttachmentStore, attachmentRoutes } from './cases/attachments.ts'
+import { wallRoutes } from './wall/routes.ts'
 
 export interface AppDeps {
   config: Config
@@ -142,6 +144,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(tileRoutes({ db, encoder, cache: tiles.cache, version, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(ogcRoutes({ db, publicUrl: config.ONEGRID_PUBLIC_URL }).routes())
   app.use(styleRoutes(config.ONEGRID_PUBLIC_URL).routes())
+  // Cesium's prebuilt library for the 3D city view, loaded at run time (public, like the styles).
+  app.use(cesiumStatic())
   app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier, tz: config.ONEGRID_TZ }).routes())
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
@@ -151,6 +155,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(positionRoutes({ positions, tz: config.ONEGRID_TZ }).routes())
   app.use(deviceCredentialRoutes({ db, revoked: (username) => runtime.broker?.kick(username) }).routes())
   app.use(alarmRoutes({ db, events, tiles, tz: config.ONEGRID_TZ }).routes())
+  // The wall's panels and live overlays, and the view-sync state of screens (issue 7).
+  app.use(wallRoutes({ db, tz: config.ONEGRID_TZ }).routes())
   // The case workflow (report → evaluation), one service for the API and Open311; dispatches reach the worker's devices through notifier.
   const cases = new CaseService({ db, events, tiles, notifier, tz: config.ONEGRID_TZ })
   // Photos of cases and actions; before caseRoutes, whose /:id/… would otherwise take /attachments/….

@@ -68,6 +68,7 @@ export const openApiDocument = {
     { name: 'admin' },
     { name: 'sensing', description: 'sensors, alarms and device credentials (readings arrive over MQTT)' },
     { name: 'positions', description: 'worker positions, tracks, presence and geofences' },
+    { name: 'screens', description: 'the wall: view sync between screens (pushes go over the socket)' },
     { name: 'cases', description: 'the case workflow: report → accept → verify → register → dispatch → handle → check → close → evaluate (server/cases/workflow.ts)' },
   ],
   security: [{ session: [] }, { bearer: [] }],
@@ -250,6 +251,29 @@ export const openApiDocument = {
           query('groupBy', 'rows per', { type: 'string', enum: [...GROUP_BY], default: 'none' }),
         ],
         responses: { 200: json('{ from, to, tz, asOf, groupBy, code, total, rows: [{ code, name, <indicator>: { numerator, denominator, rate } }] }'), ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    '/api/wall/summary': {
+      get: {
+        tags: ['stats'],
+        summary: 'what the wall\'s panels show, in one answer, within the caller\'s scope (docs/wall.md)',
+        responses: { 200: json('WallSummary (server/wall/types.ts)'), ...errors(401, 403, 503) },
+      },
+    },
+    '/api/wall/live': {
+      get: {
+        tags: ['stats'],
+        summary: 'open cases with their stage clock, unresolved alarms and workers on duty in a box, for the wall\'s live overlays (docs/wall.md)',
+        parameters: [query('bbox', 'w,s,e,n in degrees (WGS84); default the whole scope', { type: 'string' })],
+        responses: { 200: json('WallLive (server/wall/types.ts)'), ...errors(400, 401, 403, 503) },
+      },
+    },
+    '/api/screens/{id}': {
+      get: {
+        tags: ['screens'],
+        summary: 'who controls a wall screen and the view pushed to it (view null: its own mode); pushes go over the socket (screen:push, screen:release)',
+        parameters: [pathParam('id', 'screen id: lower-case letters, digits, - and _')],
+        responses: { 200: json('ScreenState (server/realtime/events.ts)'), ...errors(400, 401, 403) },
       },
     },
     '/api/import/layers': { get: { tags: ['data'], summary: 'what can be imported (admins)', responses: { 200: json('layers, formats, properties'), ...errors(401, 403) } } },

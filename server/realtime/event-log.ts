@@ -20,7 +20,8 @@ export interface NewEvent {
   payload: Record<string, unknown>
 }
 
-interface EventRow {
+/** An event_log row as the drivers return it (seq is a bigint: a string from pg). */
+export interface EventRow {
   seq: string | number
   at: Date | string
   type: string
@@ -28,7 +29,7 @@ interface EventRow {
   payload: Record<string, unknown>
 }
 
-const toEvent = (r: EventRow): DomainEvent => ({
+export const toEvent = (r: EventRow): DomainEvent => ({
   seq: Number(r.seq),
   at: new Date(r.at).toISOString(),
   type: r.type,

@@ -112,6 +112,8 @@ export interface ServerToClientEvents {
   'tiles:invalidate': (p: TilesInvalidatePayload) => void
   'task:assigned': (p: TaskPayload) => void
   'task:notice': (p: TaskPayload) => void
+  /** View sync: the state of a screen whose room the socket joined. */
+  'screen:state': (p: ScreenState) => void
 }
 
 /** The room of one user's sockets (every tab and device they are signed in on). */
@@ -196,6 +198,49 @@ export const WorkerFencePayload = z.object({
 })
 export type WorkerFencePayload = z.infer<typeof WorkerFencePayload>
 
+/**
+ * View sync (同屏推送): what one screen (a seat, the cockpit) pushes to a wall screen's room
+ * `screen:<id>` — a camera, optionally the layers to show, a selection, a briefing scene.
+ */
+export const SCREEN_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/
+export const MapCamera = z.strictObject({
+  center: z.tuple([Lon, Lat]),
+  zoom: z.number().min(0).max(24),
+  bearing: z.number().min(-360).max(360).default(0),
+  pitch: z.number().min(0).max(85).default(0),
+})
+export type MapCamera = z.infer<typeof MapCamera>
+export const ScreenView = z.strictObject({
+  camera: MapCamera,
+  /** 2.5D (MapLibre + deck.gl) or the 3D city (Cesium). */
+  mode: z.enum(['2d', '3d']).default('2d'),
+  /** Catalog layer ids to show (the others hidden); absent: leave the wall's own choice. */
+  layers: z.array(z.string().max(64)).max(64).optional(),
+  /** A feature to highlight and show a card for. */
+  selection: z.strictObject({ kind: z.string().max(32), id: z.union([z.string().max(64), z.number().int()]) }).nullable().optional(),
+  /** A briefing scene (issue 9): the wall shows /briefing/<caseId> at this scene. */
+  briefing: z.strictObject({ caseId: z.number().int().positive(), scene: z.number().int().min(0).max(20) }).nullable().optional(),
+})
+export type ScreenView = z.infer<typeof ScreenView>
+/** Client → server `screen:push`: show this view on screen `screen`. */
+export const ScreenPushRequest = z.strictObject({
+  screen: z.string().regex(SCREEN_ID, 'a screen id is lower-case letters, digits, - and _ (at most 64)'),
+  view: ScreenView,
+})
+export type ScreenPushRequest = z.infer<typeof ScreenPushRequest>
+/** Client → server `screen:release`: give the screen back to its own mode. */
+export const ScreenReleaseRequest = z.strictObject({ screen: z.string().regex(SCREEN_ID, 'a screen id is lower-case letters, digits, - and _ (at most 64)') })
+export type ScreenReleaseRequest = z.infer<typeof ScreenReleaseRequest>
+/** Server → room `screen:<id>` (and GET /api/screens/:id): who controls the screen and what it shows; view null = released, its own mode. */
+export interface ScreenState {
+  screen: string
+  view: ScreenView | null
+  /** Who pushed (username and display name); null when released. */
+  by: { username: string; name: string | null } | null
+  at: string
+}
+export type ScreenAnswer = ScreenState | { error: string }
+
 /** What clients may send; each message is checked against its zod schema before use. */
 export interface ClientToServerEvents {
   replay: (req: unknown, ack: (a: ReplayAnswer) => void) => void
@@ -205,6 +250,9 @@ export interface ClientToServerEvents {
   position: (req: unknown, ack: (a: PositionAnswer) => void) => void
   /** What the client's map shows (telemetry); the ack is optional. */
   viewport: (req: unknown, ack?: (a: ViewportAnswer) => void) => void
+  /** View sync: push a view to a screen / release it (roles that may: see server/realtime/screens.ts). */
+  'screen:push': (req: unknown, ack: (a: ScreenAnswer) => void) => void
+  'screen:release': (req: unknown, ack: (a: ScreenAnswer) => void) => void
 }
 
 /** Between server processes (io.serverSideEmit, with the Redis adapter). */

@@ -23,12 +23,13 @@ import {
 import type { Telemetry, Viewport } from './telemetry.ts'
 import type { PositionService } from '../positions/service.ts'
 import { HttpError } from '../http/errors.ts'
+import { ScreenSync, screenRoomsDenied } from './screens.ts'
 
 /** The largest message a client may send. */
 export const MAX_MESSAGE_BYTES = 512 * 1024
 
-/** Client messages refused (bad shape, rooms outside the scope), by reason: also in /api/health. */
-export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, viewport: 0, position: 0, outOfScope: 0 }
+/** Client messages refused (bad shape, rooms outside the scope, screen rooms and pushes the role may not use), by reason: also in /api/health. */
+export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, viewport: 0, position: 0, outOfScope: 0, screen: 0, screenDenied: 0 }
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, { actor: Actor; viewport?: Viewport }>
 
@@ -46,6 +47,8 @@ export function attachSocket(
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 },
     ...(opts.adapter ? { adapter: opts.adapter } : {}),
   })
+  // View sync: screen:push / screen:release, and a screen's state for sockets that join its room (screens.ts).
+  const screens = new ScreenSync({ db: opts.db, io, log: opts.log, refused })
   io.use(async (socket, next) => {
     try {
       const cookies = parseCookie(socket.handshake.headers.cookie ?? '')
@@ -76,6 +79,8 @@ export function attachSocket(
       ack({ error: `bad ${what} request: ${describeIssues(parsed.error)}` })
       return null
     }
+
+    screens.attach(socket)
 
     // What the client missed: the events after the last seq it saw, within its scope.
     socket.on('replay', (req, ack) => {
@@ -111,6 +116,12 @@ export function attachSocket(
       if (typeof ack !== 'function') return
       const asked = check(SubscribeRequest, req, 'subscribe', ack)
       if (!asked) return
+      const denied = screenRoomsDenied(actor, asked.rooms)
+      if (denied) {
+        refused.screenDenied++
+        opts.log.warn({ user: actor.username, rooms: asked.rooms }, 'screen room refused')
+        return ack({ error: denied })
+      }
       outsideScope(actor, asked.rooms, opts.db).then(
         (outside) => {
           if (outside.length) {
@@ -121,6 +132,8 @@ export function attachSocket(
           }
           void socket.join(asked.rooms)
           ack({ rooms: asked.rooms })
+          // A wall that (re)joins its screen room follows a view pushed before it came.
+          screens.joined(socket, asked.rooms).catch((err: unknown) => opts.log.error({ err }, 'screen state on join failed'))
         },
         (err: unknown) => {
           opts.log.error({ err }, 'subscribe failed')
