@@ -17,6 +17,8 @@ export default defineConfig({
       '/api': { target: apiOrigin, changeOrigin: false },
       '/tiles': { target: apiOrigin, changeOrigin: false },
       '/styles': { target: apiOrigin, changeOrigin: false },
+      // Cesium's prebuilt library (server/http/cesium.ts), loaded at run time by the 3D city view.
+      '/cesium': { target: apiOrigin, changeOrigin: false },
       '/socket.io': { target: apiOrigin, ws: true, changeOrigin: false },
     },
   },

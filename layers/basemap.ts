@@ -156,16 +156,20 @@ export const buildings: LayerDef = {
   featureLimit: 20000,
   style: [
     {
-      id: 'buildings-fill',
-      type: 'fill',
+      // Real 3D: extruded to each building's height (the wall tilts the map to show it).
+      id: 'buildings-extrusion',
+      type: 'fill-extrusion',
       slot: 'building',
       paint: {
-        'fill-color': ['interpolate', ['linear'], ['get', 'height_m'], 0, '#13243b', 100, '#1b3556', 300, '#24507c'],
-        'fill-opacity': 0.9,
+        'fill-extrusion-color': ['interpolate', ['linear'], ['coalesce', ['get', 'height_m'], 0], 0, '#13243b', 100, '#1b3556', 300, '#24507c'],
+        'fill-extrusion-height': ['coalesce', ['get', 'height_m'], 6],
+        'fill-extrusion-base': 0,
+        'fill-extrusion-opacity': 0.9,
+        'fill-extrusion-vertical-gradient': true,
       },
       themePaint: {
-        day: { 'fill-color': ['interpolate', ['linear'], ['get', 'height_m'], 0, '#e4e0d8', 100, '#d4cec4', 300, '#c2bbb0'] },
-        contrast: { 'fill-color': '#2a2a2a', 'fill-opacity': 1 },
+        day: { 'fill-extrusion-color': ['interpolate', ['linear'], ['coalesce', ['get', 'height_m'], 0], 0, '#e4e0d8', 100, '#d4cec4', 300, '#c2bbb0'] },
+        contrast: { 'fill-extrusion-color': '#2a2a2a', 'fill-extrusion-opacity': 1 },
       },
     },
   ],

@@ -26,7 +26,8 @@ export const gridLabels: LayerDef = {
       slot: 'label',
       minzoom: 14,
       layout: {
-        'text-field': ['get', 'name'],
+        // The name; from z16 also the 15-digit grid code (GB/T 30428) under it, as dispatchers quote it.
+        'text-field': ['step', ['zoom'], ['get', 'name'], 16, ['format', ['get', 'name'], {}, '\n', {}, ['get', 'code'], { 'font-scale': 0.8 }]],
         'text-font': FONT,
         'text-size': ['interpolate', ['linear'], ['zoom'], 14, 11, 17, 14],
         'text-max-width': 16,

@@ -6,6 +6,8 @@ import type { CatalogLayer } from '../services/tiles.ts'
 export interface LegendItem {
   layerId: string
   title: CatalogLayer['title']
+  /** The catalog group (admin, base, assets, sensing, people, cases): the switcher's sections. */
+  group: string
   kind: LegendKind
   /** Every distinct colour the layer can take (e.g. each branch of a `match`). */
   colors: string[]
@@ -15,10 +17,14 @@ export interface LegendItem {
 }
 
 /** How a legend swatch is drawn: the style layer types that draw a catalog layer. */
-export type LegendKind = 'fill' | 'line' | 'circle' | 'heatmap' | 'symbol'
+export type LegendKind = 'fill' | 'fill-extrusion' | 'line' | 'circle' | 'heatmap' | 'symbol' | 'ring'
+
+/** The switcher's sections, in this order (layers/types.ts LayerDef.group). */
+export const LEGEND_GROUPS = ['admin', 'base', 'assets', 'sensing', 'people', 'cases'] as const
 
 const COLOR_PAINT = {
   fill: ['fill-color', 'fill-opacity'],
+  'fill-extrusion': ['fill-extrusion-color', 'fill-extrusion-opacity'],
   line: ['line-color', 'line-opacity'],
   circle: ['circle-color', 'circle-opacity'],
   heatmap: ['heatmap-color', 'heatmap-opacity'],
@@ -26,8 +32,9 @@ const COLOR_PAINT = {
 } as const
 
 /** Which of a source's style layers the legend shows: shapes before heat before labels or icons. */
-const PREFERENCE: readonly LegendKind[] = ['fill', 'line', 'circle', 'heatmap', 'symbol']
-const isKind = (t: string): t is LegendKind => (PREFERENCE as readonly string[]).includes(t)
+const PREFERENCE = ['fill-extrusion', 'fill', 'line', 'circle', 'heatmap', 'symbol'] as const
+type StyleKind = (typeof PREFERENCE)[number]
+const isKind = (t: string): t is StyleKind => (PREFERENCE as readonly string[]).includes(t)
 /** A label or icon layer without a literal colour (e.g. a plain sprite icon). */
 const SYMBOL_DEFAULT = '#d6ecff'
 
@@ -63,7 +70,7 @@ export function legendFromStyle(style: StyleSpecification | undefined, layers: r
     if (kind === 'symbol' && colors.length === 0) colors = [SYMBOL_DEFAULT]
     const opacity = typeof paint[opacityKey] === 'number' ? (paint[opacityKey] as number) : 1
     const visible = !own.every((l) => (l.layout as { visibility?: string } | undefined)?.visibility === 'none')
-    if (colors.length) items.push({ layerId: def.id, title: def.title, kind, colors, opacity, visible })
+    if (colors.length) items.push({ layerId: def.id, title: def.title, group: def.group, kind, colors, opacity, visible })
   }
   return items
 }

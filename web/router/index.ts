@@ -40,6 +40,14 @@ const routes: RouteRecordRaw[] = [
     component: () => import('../views/WallView.vue'),
     meta: { titleKey: 'wall.title', face: 'wall' },
   },
+  // The 3D city alone with a live source a test fills (?debug=1): tests/e2e/city3d.e2e.test.ts checks
+  // its drawing pixel by pixel there; the wall shows the same component behind its 2.5D ⇄ 3D toggle.
+  {
+    path: '/dev/city3d',
+    name: 'city3d-preview',
+    component: () => import('../views/City3DPreviewView.vue'),
+    meta: { titleKey: 'wall.title', face: 'wall' },
+  },
   {
     path: '/field',
     name: 'field',
