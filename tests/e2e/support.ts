@@ -94,12 +94,36 @@ export async function loginThroughUi(
 }
 
 /** Waits for the wall map to report idle with the grids source loaded. */
-export async function waitForMapIdle(page: Page): Promise<void> {
-  await page.locator('[data-testid="wall-map"][data-map-state="idle"]').waitFor({ state: 'attached', timeout: MAP_IDLE_TIMEOUT })
+export async function waitForMapIdle(page: Page, timeout = MAP_IDLE_TIMEOUT): Promise<void> {
+  await page.locator('[data-testid="wall-map"][data-map-state="idle"]').waitFor({ state: 'attached', timeout })
 }
 
 /** Waits until the status bar shows the socket as connected. */
 export async function expectSocketConnected(page: Page): Promise<void> {
   const status = page.locator('[data-testid="socket-status"]')
   await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('connected')
+}
+
+/**
+ * Runs `change` in the page (it uses the wall map's ?debug=1 hook) and waits for the map to
+ * settle after it: its next `idle`, or 20 s at most (a pulsing overlay can keep a
+ * software-rendered map from ever going idle; the caller then judges what is drawn by then).
+ */
+export async function changeMapAndSettle(page: Page, change: () => void): Promise<void> {
+  // Listen first, then change: an idle between the two cannot be missed.
+  await page.evaluate(() => {
+    const w = window as unknown as { __onegridSettled?: Promise<void> }
+    w.__onegridSettled = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 20_000)
+      window.__onegridMap!.once('idle', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  })
+  await page.evaluate(change)
+  await page.evaluate(() => {
+    window.__onegridMap!.triggerRepaint()
+    return (window as unknown as { __onegridSettled?: Promise<void> }).__onegridSettled
+  })
 }
