@@ -79,6 +79,17 @@ export class SequentialClient {
   ) {}
 
   get(path: string): Promise<HttpResult> {
+    return this.#request(path).catch((err: Error & { reusedSocket?: boolean; code?: string }) => {
+      // The server may close an idle kept-alive socket just as the next request goes out on it
+      // (its keep-alive timeout is 5 s and a throughput run can idle this client longer): that
+      // request never reached the server, so it is sent once more on a fresh socket, as the
+      // Node documentation advises for reused sockets.
+      if (err.reusedSocket && err.code === 'ECONNRESET') return this.#request(path)
+      throw err
+    })
+  }
+
+  #request(path: string): Promise<HttpResult> {
     return new Promise((resolve, reject) => {
       const start = process.hrtime.bigint()
       const req = http.get(`${this.base}${path}`, { agent: this.#agent, headers: this.headers }, (res) => {
@@ -87,7 +98,10 @@ export class SequentialClient {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ms: msSince(start) }))
         res.on('error', reject)
       })
-      req.on('error', reject)
+      req.on('error', (err: Error & { reusedSocket?: boolean }) => {
+        err.reusedSocket = req.reusedSocket
+        reject(err)
+      })
     })
   }
 
