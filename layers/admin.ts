@@ -23,6 +23,7 @@ function adminLayer(level: { id: string; view: string; title: LayerDef['title'];
     attribution: OSM_ATTRIBUTION,
     style: level.style,
     realtime: [],
+    card: 'admin_unit',
   }
 }
 

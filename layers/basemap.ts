@@ -146,6 +146,7 @@ export const roads: LayerDef = {
 export const buildings: LayerDef = {
   ...osm,
   id: 'buildings',
+  card: 'building',
   title: { 'zh-CN': '建筑', en: 'Buildings' },
   group: 'base',
   geometryType: 'polygon',

@@ -3,6 +3,7 @@ import { OSM_ATTRIBUTION, type LayerDef } from './types.ts'
 /** Unit grids (单元网格): the finest node of the admin/grid hierarchy, 15-digit codes. */
 export const grids: LayerDef = {
   id: 'grids',
+  card: 'grid',
   title: { 'zh-CN': '单元网格', en: 'Unit grids' },
   group: 'admin',
   geometryType: 'polygon',

@@ -84,6 +84,7 @@ const zoomRadius = (small: number, large: number) => ['interpolate', ['linear'],
 export const parts: LayerDef = {
   ...base,
   id: 'parts',
+  card: 'part',
   title: { 'zh-CN': '城市部件', en: 'City parts' },
   group: 'assets',
   table: 'parts',
@@ -101,6 +102,7 @@ export const parts: LayerDef = {
 export const sensors: LayerDef = {
   ...base,
   id: 'sensors',
+  card: 'sensor',
   title: { 'zh-CN': '物联感知设备', en: 'Sensors' },
   group: 'sensing',
   table: 'sensors',
@@ -116,6 +118,7 @@ export const sensors: LayerDef = {
 export const cameras: LayerDef = {
   ...base,
   id: 'cameras',
+  card: 'camera',
   title: { 'zh-CN': '视频监控', en: 'Cameras' },
   group: 'sensing',
   table: 'cameras',
@@ -162,6 +165,7 @@ export const cameras: LayerDef = {
 export const workers: LayerDef = {
   ...base,
   id: 'workers',
+  card: 'worker',
   title: { 'zh-CN': '网格员', en: 'Grid workers' },
   group: 'people',
   table: 'worker_map',
@@ -182,6 +186,7 @@ export const workers: LayerDef = {
 export const keyPlaces: LayerDef = {
   ...base,
   id: 'key_places',
+  card: 'key_place',
   title: { 'zh-CN': '重点场所', en: 'Key places' },
   group: 'assets',
   table: 'key_places',
@@ -237,6 +242,7 @@ export const keyPlaces: LayerDef = {
 export const cases: LayerDef = {
   ...base,
   id: 'cases',
+  card: 'case',
   title: { 'zh-CN': '案件', en: 'Cases' },
   group: 'cases',
   table: 'case_map',

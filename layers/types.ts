@@ -73,6 +73,8 @@ export interface DeckRenderer {
   minzoom: number
 }
 
+import type { CardKind } from '../server/features/types.ts'
+
 export interface LayerDef {
   id: string
   title: { 'zh-CN': string; en: string }
@@ -112,4 +114,9 @@ export interface LayerDef {
   roles?: readonly Role[]
   /** false: not an OGC API collection (a derived view of another layer's features). */
   ogc?: false
+  /**
+   * Clicking a feature of this layer opens this card (`GET /api/features/<layer>/<id>`,
+   * server/features/types.ts); absent = not clickable (base map, derived and label layers).
+   */
+  card?: CardKind
 }

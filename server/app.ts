@@ -46,6 +46,11 @@ import { TileInvalidator } from '../tiles/invalidation.ts'
 import { caseRoutes } from './cases/routes.ts'
 import { AttachmentStore, attachmentRoutes } from './cases/attachments.ts'
 import { wallRoutes } from './wall/routes.ts'
+import { FeatureService } from './features/service.ts'
+import { featureRoutes } from './features/routes.ts'
+import { CameraService } from './cameras/service.ts'
+import { cameraRoutes } from './cameras/routes.ts'
+import { mediaRoutes } from './media/routes.ts'
 
 export interface AppDeps {
   config: Config
@@ -162,6 +167,11 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   // Photos of cases and actions; before caseRoutes, whose /:id/… would otherwise take /attachments/….
   app.use(attachmentRoutes({ store: new AttachmentStore({ db, dir: config.ONEGRID_ATTACHMENTS_DIR, maxBytes: config.ONEGRID_ATTACHMENT_MAX_MB * 1024 * 1024, log }) }).routes())
   app.use(caseRoutes({ cases }).routes())
+  // The seat (issue 8): a clicked feature's card, the demo PTZ, and the simulated camera stream
+  // (/media: signed-in users, by session cookie, as a <video> cannot send a bearer header).
+  app.use(featureRoutes({ features: new FeatureService({ db, cases, positions, tz: config.ONEGRID_TZ }) }).routes())
+  app.use(cameraRoutes({ cameras: new CameraService({ events, tiles }) }).routes())
+  app.use(mediaRoutes())
   // Public intake (Open311 GeoReport v2, no session): reports become cases through the workflow.
   app.use(open311Routes({ db, cases, config, log }))
 

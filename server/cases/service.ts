@@ -147,7 +147,7 @@ export interface Recommendation {
 /** How many metres of extra walk one open case on hand weighs when ranking workers. */
 export const OPEN_CASE_METRES = 300
 /** A part case refers to the part of its class nearest to the report within this distance. */
-const PART_RADIUS_M = 50
+export const PART_RADIUS_M = 50
 
 export interface ListFilters {
   stage?: Stage[]

@@ -32,6 +32,8 @@ export function securityHeaders() {
     "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data: blob:",
+    // hls.js plays camera streams through Media Source Extensions: the <video> source is a blob: URL.
+    "media-src 'self' blob:",
     "font-src 'self' data:",
     "connect-src 'self' ws: wss:",
     "worker-src 'self' blob:",

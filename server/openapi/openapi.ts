@@ -70,6 +70,7 @@ export const openApiDocument = {
     { name: 'positions', description: 'worker positions, tracks, presence and geofences' },
     { name: 'screens', description: 'the wall: view sync between screens (pushes go over the socket)' },
     { name: 'cases', description: 'the case workflow: report → accept → verify → register → dispatch → handle → check → close → evaluate (server/cases/workflow.ts)' },
+    { name: 'seat', description: 'the dispatch seat: feature cards, camera PTZ and the simulated camera stream' },
   ],
   security: [{ session: [] }, { bearer: [] }],
   paths: {
@@ -563,6 +564,44 @@ export const openApiDocument = {
         summary: 'its thumbnail: JPEG, at most 320 px on the longer side, without metadata; same access as the photo',
         parameters: [pathParam('id', 'attachment id')],
         responses: { 200: { description: 'the thumbnail', content: { 'image/jpeg': {} } }, ...errors(401, 404) },
+      },
+    },
+    '/api/features/{layer}/{id}': {
+      get: {
+        tags: ['seat'],
+        summary:
+          'the card of a clicked feature (server/features/types.ts FeatureCard, by the layer\'s `card` kind): grid, admin unit, building, part, key place, sensor, camera, worker or case, ' +
+          'with its hierarchy path and a point to centre on; within your scope as the layer\'s tiles (outside it: 404). Roles: the layer\'s, else admin, dispatcher, leader, supervisor',
+        parameters: [pathParam('layer', 'a catalog layer with cards (see /tiles/catalog.json)'), pathParam('id', 'the feature id (the MVT feature id)', { type: 'integer', minimum: 1 })],
+        responses: { 200: json('the FeatureCard'), ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/api/cameras/{id}/ptz': {
+      post: {
+        tags: ['seat'],
+        summary:
+          "turn a PTZ camera (admins, dispatchers): its heading changes by pan degrees (+ clockwise, kept in [0, 360)) in its record and on the map (camera:ptz event, tiles:invalidate); answers the camera's card",
+        parameters: [pathParam('id', 'camera id', { type: 'integer', minimum: 1 })],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { type: 'object', required: ['pan'], properties: { pan: { type: 'number', minimum: -180, maximum: 180 } } } } },
+        },
+        responses: { 200: json('the CameraCard after the turn'), 409: json('a fixed camera, or one not online'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/media/demo/live.m3u8': {
+      get: {
+        tags: ['seat'],
+        summary: 'the simulated camera stream (what a camera without a browser-playable stream shows): a live HLS playlist, a sliding window of 2 s segments of a committed test-pattern loop (Cache-Control: no-cache)',
+        responses: { 200: { description: 'HLS media playlist', content: { 'application/vnd.apple.mpegurl': { schema: { type: 'string' } } } }, ...errors(401, 404) },
+      },
+    },
+    '/media/demo/{seq}.ts': {
+      get: {
+        tags: ['seat'],
+        summary: 'one segment of the simulated stream: media sequence number seq is loop segment seq mod N (MPEG-TS, cacheable)',
+        parameters: [pathParam('seq', 'media sequence number', { type: 'integer', minimum: 0 })],
+        responses: { 200: { description: 'MPEG-TS segment', content: { 'video/mp2t': { schema: { type: 'string', format: 'binary' } } } }, ...errors(401, 404) },
       },
     },
   },

@@ -48,3 +48,33 @@ export interface LiveOverlaySource {
   /** Called after every change; returns the unsubscribe. */
   onChange(cb: () => void): () => void
 }
+
+/** What a click on the map hit: the topmost feature of a catalog layer that has a card. */
+export interface MapPick {
+  /** Catalog layer id (its `card` says which card opens). */
+  layer: string
+  kind: import('../../server/features/types.ts').CardKind
+  /** Feature id in the layer (MVT feature id, or the live overlay's id for cases/workers). */
+  id: number
+  lon: number
+  lat: number
+  /** Screen pixel of the click in the map's container. */
+  x: number
+  y: number
+}
+
+/**
+ * The seat's map (MapView emits it with `ready` as well): the wall's controller plus what the
+ * seat's tools need. `map` is the raw MapLibre map for tools that attach to it (the draw tool);
+ * it is never put in a store or made reactive (markRaw when passed as a prop).
+ */
+export interface SeatMapController extends MapController {
+  readonly map: import('maplibre-gl').Map
+  /**
+   * Extra deck.gl layers drawn above the live overlay, by owner key (track playback, draw
+   * results, the around circle); an empty list removes the owner's layers.
+   */
+  setToolLayers(owner: string, layers: readonly import('@deck.gl/core').Layer[]): void
+  /** Picking on/off (off while a draw tool owns the clicks). */
+  setPicking(enabled: boolean): void
+}
