@@ -21,8 +21,8 @@
  *
  * Prints one table per backend and the targets with PASS/MISS; writes bench/results/tiles-<backend>.json.
  *
- * Options: --backend=postgres|embedded|both (default both) · --quick (one zoom per layer, 2 tiles, short
- * runs, no scale data: a smoke test) · --database-url=URL (or BENCH_DATABASE_URL; default
+ * Options: --backend=postgres|embedded|both (default both) · --quick (one zoom per layer, 2 tiles, 8 requests per connection per throughput run,
+ * no scale data: a smoke test) · --database-url=URL (or BENCH_DATABASE_URL; default
  * postgres://postgres@127.0.0.1:5432/onegrid_bench, created if missing) · --data-dir=DIR (or
  * BENCH_DATA_DIR; embedded, default data/bench/pglite) · --scale=n (synthetic districts to have;
  * default 1 on postgres, 0.1 on embedded, 0 with --quick; an already seeded database is reused) ·
@@ -293,7 +293,9 @@ async function throughput(base: string, paths: string[], headers: Record<string,
   const r = await autocannon({
     url: base,
     connections: opts.connections,
-    duration: opts.duration,
+    // Quick mode is a smoke test: a fixed number of requests, so a busy machine that is slow to
+    // start the worker still measures some (a 0.2 s window could close before the first answer).
+    ...(opts.quick ? { amount: opts.connections * 8 } : { duration: opts.duration }),
     workers: 1,
     headers,
     requests: paths.map((p) => ({ method: 'GET' as const, path: p })),
