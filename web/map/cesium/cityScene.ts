@@ -354,6 +354,18 @@ export class CityScene implements MapController {
       })
   }
 
+  /** Each polygon of a (multi)polygon as a Cesium hierarchy: its outer ring and holes, degenerate rings dropped. */
+  #hierarchiesOf(geometry: OgcFeature['geometry']): CesiumModule.PolygonHierarchy[] {
+    const C = this.#C
+    const out: CesiumModule.PolygonHierarchy[] = []
+    for (const rings of polygonsOf(geometry)) {
+      const [outer, ...holes] = rings.map((r) => C.Cartesian3.fromDegreesArray(flatRing(r)))
+      if (!outer || outer.length < 3) continue
+      out.push(new C.PolygonHierarchy(outer, holes.filter((h) => h.length >= 3).map((h) => new C.PolygonHierarchy(h))))
+    }
+    return out
+  }
+
   #buildBuildings(features: OgcFeature[]): void {
     const C = this.#C
     const style = buildingStyle(buildingsLayer)
@@ -361,13 +373,11 @@ export class CityScene implements MapController {
     for (const f of features) {
       const height = style.height(f.properties)
       const color = C.ColorGeometryInstanceAttribute.fromColor(new C.Color(...style.color(f.properties)))
-      for (const rings of polygonsOf(f.geometry)) {
-        const [outer, ...holes] = rings.map((r) => C.Cartesian3.fromDegreesArray(flatRing(r)))
-        if (!outer || outer.length < 3) continue
+      for (const polygonHierarchy of this.#hierarchiesOf(f.geometry)) {
         instances.push(
           new C.GeometryInstance({
             geometry: new C.PolygonGeometry({
-              polygonHierarchy: new C.PolygonHierarchy(outer, holes.filter((h) => h.length >= 3).map((h) => new C.PolygonHierarchy(h))),
+              polygonHierarchy,
               height: 0,
               extrudedHeight: height,
               // The bottom is never seen from above the flat ground.
@@ -443,13 +453,11 @@ export class CityScene implements MapController {
     const instances: CesiumModule.GeometryInstance[] = []
     for (const f of features) {
       const color = C.ColorGeometryInstanceAttribute.fromColor(new C.Color(...(fillOf ? straight(fillOf(f.properties)) : cssRgba('#0b2a4a'))))
-      for (const rings of polygonsOf(f.geometry)) {
-        const [outer, ...holes] = rings.map((r) => C.Cartesian3.fromDegreesArray(flatRing(r)))
-        if (!outer || outer.length < 3) continue
+      for (const polygonHierarchy of this.#hierarchiesOf(f.geometry)) {
         instances.push(
           new C.GeometryInstance({
             geometry: new C.PolygonGeometry({
-              polygonHierarchy: new C.PolygonHierarchy(outer, holes.filter((h) => h.length >= 3).map((h) => new C.PolygonHierarchy(h))),
+              polygonHierarchy,
               height: WATER_HEIGHT,
               vertexFormat: C.PerInstanceColorAppearance.FLAT_VERTEX_FORMAT,
             }),
