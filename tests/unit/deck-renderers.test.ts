@@ -2,7 +2,7 @@ import distance from '@turf/distance'
 import bearing from '@turf/bearing'
 import { describe, expect, it } from 'vitest'
 import { catalog } from '../../layers/index.ts'
-import { coneOf } from '../../web/map/deckRenderers.ts'
+import { coneOf, conesOf, PTZ_VIEW_DEG } from '../../web/map/deckRenderers.ts'
 
 const at: [number, number] = [121.5, 31.24]
 const camera = (heading_deg: number, fov_deg: number, range_m: number, status = 'online') => ({
@@ -42,6 +42,21 @@ describe('camera view cones', () => {
     const disc = coneOf(camera(0, 360, 30, 'offline'))!
     expect(disc.online).toBe(false)
     for (const p of disc.polygon) expect(distance(at, p, { units: 'meters' })).toBeCloseTo(30, 0)
+  })
+
+  it('draws a 360° PTZ camera as its disc and, over it, the sector it looks at now, which turns with it', () => {
+    const [disc, view] = conesOf(camera(90, 360, 40))
+    expect(disc!.full).toBe(true)
+    expect(view!.full).toBe(false)
+    const mid = (c: NonNullable<typeof view>) => {
+      const far = c.polygon.filter((p) => distance(at, p, { units: 'meters' }) > 1).map((p) => (bearing(at, p) + 360) % 360)
+      return { min: Math.min(...far), max: Math.max(...far) }
+    }
+    expect(mid(view!).min).toBeCloseTo(90 - PTZ_VIEW_DEG / 2, 0)
+    expect(mid(view!).max).toBeCloseTo(90 + PTZ_VIEW_DEG / 2, 0)
+    const turned = conesOf(camera(135, 360, 40))[1]!
+    expect(mid(turned).min).toBeCloseTo(135 - PTZ_VIEW_DEG / 2, 0)
+    expect(conesOf(camera(90, 60, 40))).toHaveLength(1)
   })
 
   it('draws nothing for a camera without a position or a range', () => {

@@ -45,6 +45,9 @@ interface CameraFeature {
   properties: { heading_deg?: number; fov_deg?: number; range_m?: number; status?: string }
 }
 
+/** The lens angle a 360° PTZ camera is drawn looking with: its heading is where it looks now. */
+export const PTZ_VIEW_DEG = 60
+
 /** A camera's field of view: a sector from its heading ± half its angle out to its range (a disc for 360°). */
 export function coneOf(f: CameraFeature): Cone | null {
   const { heading_deg: heading, fov_deg: fov, range_m: range, status } = f.properties
@@ -52,6 +55,18 @@ export function coneOf(f: CameraFeature): Cone | null {
   const km = range / 1000
   const shape = fov >= 360 ? circle(f.geometry.coordinates, km, { steps: 32 }) : sector(f.geometry.coordinates, km, heading - fov / 2, heading + fov / 2, { steps: 24 })
   return { polygon: shape.geometry.coordinates[0] as [number, number][], online: status === 'online', full: fov >= 360 }
+}
+
+/**
+ * What the map draws for a camera: its cone; for a 360° PTZ camera the faint disc it can cover
+ * and, over it, the sector it looks at now (PTZ_VIEW_DEG about its heading), so a PTZ turn shows.
+ */
+export function conesOf(f: CameraFeature): Cone[] {
+  const cone = coneOf(f)
+  if (!cone) return []
+  if (!cone.full) return [cone]
+  const view = coneOf({ ...f, properties: { ...f.properties, fov_deg: PTZ_VIEW_DEG } })
+  return view ? [cone, view] : [cone]
 }
 
 function fovCones(def: CatalogLayer, minzoom: number): DeckRenderer {
@@ -74,7 +89,7 @@ function fovCones(def: CatalogLayer, minzoom: number): DeckRenderer {
       const body = await apiFetch<{ features: CameraFeature[] }>(`/ogc/collections/${encodeURIComponent(def.id)}/items?bbox=${bbox}&limit=${CONE_LIMIT}`)
       if (mine !== seq) return false // a later view has been asked for meanwhile
       loadedFor = bbox
-      data = body.features.map(coneOf).filter((c): c is Cone => c !== null)
+      data = body.features.flatMap(conesOf)
       return true
     },
     layers(beforeId) {
