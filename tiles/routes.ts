@@ -89,6 +89,7 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
         realtime: l.realtime,
         aggregated: l.aggregate ? { belowZoom: l.aggregate.belowZoom, statuses: l.aggregate.statuses } : null,
         deck: l.deck ?? null,
+        card: l.card ?? null,
         tilejson: `${base(ctx)}/tiles/${l.id}.json`,
       })),
     }

@@ -473,7 +473,11 @@ export class CaseService {
   async get(caseId: number, actor: Actor): Promise<CaseSummary & { allowedActions: string[] }> {
     const c = await this.visibleCase(this.opts.db, caseId, actor)
     const user = await this.userDuties(this.opts.db, actor.userId)
-    const allowed = [...ACTION_DEFS.values()].filter((d) => d.from.includes(c.stage) && dutyFor(d, user.duties) !== null).map((d) => d.action)
+    // What the asker may do now: the stage, their duty and the action's guards (as act() checks them).
+    const pending = await this.pendingExtension(this.opts.db, c.id)
+    const allowed = [...ACTION_DEFS.values()]
+      .filter((d) => d.from.includes(c.stage) && dutyFor(d, user.duties) !== null && (d.guards ?? []).every((g) => guardFailure(g, c, pending) === null))
+      .map((d) => d.action)
     return { ...summary(c), allowedActions: allowed }
   }
 
@@ -685,17 +689,8 @@ export class CaseService {
   }
 
   private checkGuard(g: NonNullable<ActionDef['guards']>[number], def: ActionDef, c: CaseRow, pending: { id: number } | null): void {
-    const fail = (why: string) => {
-      throw new HttpError(422, `cannot ${def.action} case ${c.code}: ${why}`, 'illegal_transition')
-    }
-    if (g === 'extension_pending' && !pending) fail('no extension request is waiting')
-    if (g === 'no_extension_pending' && pending) fail('an extension request is already waiting for a decision')
-    if (g === 'suspended' && c.suspended_at === null) fail('it is not suspended')
-    if (g === 'not_suspended' && c.suspended_at !== null) fail('it is suspended (缓办); resume it first')
-    if (g === 'not_acked') {
-      if (c.worker_id === null) fail('it was dispatched to a department, not to a worker')
-      if (c.dispatch_acked_at !== null) fail('it is already acknowledged')
-    }
+    const why = guardFailure(g, c, pending)
+    if (why) throw new HttpError(422, `cannot ${def.action} case ${c.code}: ${why}`, 'illegal_transition')
   }
 
   private checkNeeds(def: ActionDef, input: ActInput): void {
@@ -761,3 +756,13 @@ export class CaseService {
   }
 }
 
+/** Why a guard of an action does not hold for the case now, or null when it holds. */
+function guardFailure(g: NonNullable<ActionDef['guards']>[number], c: CaseRow, pending: { id: number } | null): string | null {
+  if (g === 'extension_pending' && !pending) return 'no extension request is waiting'
+  if (g === 'no_extension_pending' && pending) return 'an extension request is already waiting for a decision'
+  if (g === 'suspended' && c.suspended_at === null) return 'it is not suspended'
+  if (g === 'not_suspended' && c.suspended_at !== null) return 'it is suspended (缓办); resume it first'
+  if (g === 'not_acked' && c.worker_id === null) return 'it was dispatched to a department, not to a worker'
+  if (g === 'not_acked' && c.dispatch_acked_at !== null) return 'it is already acknowledged'
+  return null
+}

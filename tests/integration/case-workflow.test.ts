@@ -172,7 +172,12 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     expect(workers.find((w) => w.workerId === workerId)!.reason).toMatch(/本网格值班.*距案发地约 \d+ 米.*在办案件/)
     expect(rec.body.department).toMatchObject({ reason: expect.stringContaining('先属地') })
     c = await ok(c, 'dispatch', 'dispatcher', { workerId, departmentId: deptId, comment: '请尽快处置' })
+    // What the worker may do now honours the guards as the action itself does: ack once, not after.
+    const allowed = async () => (await api('GET', `/api/cases/${c.id}`, 'worker')).body.allowedActions as string[]
+    expect(await allowed()).toContain('ack_dispatch')
     c = await ok(c, 'ack_dispatch', 'worker')
+    expect(await allowed()).not.toContain('ack_dispatch')
+    expect(await allowed()).toContain('start')
     c = await ok(c, 'start', 'worker', place)
     // The result photo: uploaded first (POST /api/cases/attachments), then referred to by the action.
     const form = new FormData()
