@@ -142,6 +142,8 @@ export interface Recommendation {
   workers: WorkerRecommendation[]
   /** Where the workers come from: the case's grid, else its neighbouring grids. */
   workersFrom: 'grid' | 'neighbours' | 'none'
+  /** The handling deadline (处置时限) a dispatch now would set from the category's limit; null: the category has none. */
+  deadlineAt: string | null
 }
 
 /** How many metres of extra walk one open case on hand weighs when ranking workers. */
@@ -548,7 +550,11 @@ export class CaseService {
         from = workers.length ? 'neighbours' : 'none'
       }
     }
-    return { department: depts[0] ?? null, alternatives: depts.slice(1), workers, workersFrom: from }
+    // The handling deadline a dispatch now would set (the category's limit on the work calendar), for the form to show.
+    const cal = await loadCalendar(db, this.opts.tz)
+    const settings = await loadSlaSettings(db)
+    const due = stageDeadline(cal, category, 'dispatched', this.now(), { urgency: c.urgency, settings })
+    return { department: depts[0] ?? null, alternatives: depts.slice(1), workers, workersFrom: from, deadlineAt: due === null ? null : new Date(due).toISOString() }
   }
 
   // ─── helpers ──────────────────────────────────────────────────────────────────────────

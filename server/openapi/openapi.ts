@@ -532,7 +532,7 @@ export const openApiDocument = {
         tags: ['cases'],
         summary: 'for dispatch: the responsible department with the reason, and the on-duty workers of the grid (else its neighbours) ranked by distance and open cases, each with a reason',
         parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
-        responses: { 200: json('{ department, alternatives, workers, workersFrom }'), ...errors(400, 401, 404) },
+        responses: { 200: json('{ department, alternatives, workers, workersFrom, deadlineAt } — deadlineAt: the handling deadline a dispatch now would set'), ...errors(400, 401, 404) },
       },
     },
     '/api/cases/attachments': {

@@ -172,6 +172,8 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     expect(workers.find((w) => w.workerId === workerId)!.reason).toMatch(/本网格值班.*距案发地约 \d+ 米.*在办案件/)
     expect(rec.body.department).toMatchObject({ reason: expect.stringContaining('先属地') })
     c = await ok(c, 'dispatch', 'dispatcher', { workerId, departmentId: deptId, comment: '请尽快处置' })
+    // The recommendation showed the deadline the dispatch then set (same category limit, same calendar).
+    expect(Math.abs(Date.parse(rec.body.deadlineAt as string) - Date.parse(String(c.deadlineAt)))).toBeLessThan(60_000)
     // What the worker may do now honours the guards as the action itself does: ack once, not after.
     const allowed = async () => (await api('GET', `/api/cases/${c.id}`, 'worker')).body.allowedActions as string[]
     expect(await allowed()).toContain('ack_dispatch')
