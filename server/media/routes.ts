@@ -56,7 +56,7 @@ export function loadDemoLoop(dir = new URL('./demo/', import.meta.url)): DemoLoo
   return { durations, segments, targetDuration: Math.ceil(Math.max(...durations)) }
 }
 
-/** The media sequence number of the segment playing at `nowMs` on the loop's endless timeline (segment 0 began at the epoch). */
+/** The media sequence number of the segment playing at `nowMs` on the loop's endless timeline (segment 0 began at 0 ms). */
 export function currentSequence(loop: DemoLoop, nowMs: number): number {
   const n = loop.durations.length
   const period = loop.durations.reduce((a, b) => a + b, 0)
@@ -90,6 +90,10 @@ export function livePlaylist(loop: DemoLoop, nowMs: number): string {
 /** The /media middleware (mounted after the session is loaded). */
 export function mediaRoutes(opts: { now?: () => number; loop?: DemoLoop } = {}) {
   const now = opts.now ?? Date.now
+  // The loop's timeline starts a minute before this server did: sequence numbers stay small
+  // (hls.js keeps an array indexed by the discontinuity sequence and walks it after every
+  // playlist load — counted from 1970 that froze the page) and keep growing while it runs.
+  const epoch = now() - 60_000
   let loop: DemoLoop | null | undefined = opts.loop
   const demo = (): DemoLoop => {
     if (loop === undefined) {
@@ -116,7 +120,7 @@ export function mediaRoutes(opts: { now?: () => number; loop?: DemoLoop } = {}) 
     if (playlist) {
       ctx.type = PLAYLIST_TYPE
       ctx.set('Cache-Control', 'no-cache')
-      ctx.body = livePlaylist(l, now())
+      ctx.body = livePlaylist(l, now() - epoch)
       return
     }
     const seq = Number(segment![1])
