@@ -84,17 +84,17 @@ describeWithChromium('login (e2e)')('login', () => {
       const page = await context.newPage()
       const rec = recordPage(context, page, server.url)
       try {
-        await loginThroughUi(page, server.url, 'dispatcher', server.password, '/seat')
-        expect(new URL(page.url()).pathname).toBe('/seat')
+        await loginThroughUi(page, server.url, 'dispatcher', server.password, '/cockpit')
+        expect(new URL(page.url()).pathname).toBe('/cockpit')
         const placeholder = page.locator('[data-testid="face-placeholder"]')
-        await expect.poll(() => placeholder.getAttribute('data-face')).toBe('seat')
-        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('坐席工作台')
+        await expect.poll(() => placeholder.getAttribute('data-face')).toBe('cockpit')
+        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('领导驾驶舱')
 
         await page.locator('[data-testid="language-switch"] select').selectOption('en')
-        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('Dispatcher Seat')
+        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('Leader Cockpit')
         expect(await page.evaluate(() => localStorage.getItem('onegrid.locale'))).toBe('en')
         await page.reload()
-        await expect.poll(() => page.locator('[data-testid="face-placeholder"] h1').innerText()).toBe('Dispatcher Seat')
+        await expect.poll(() => page.locator('[data-testid="face-placeholder"] h1').innerText()).toBe('Leader Cockpit')
 
         await page.locator('[data-testid="logout"]').click()
         await page.waitForURL((url) => url.pathname === '/login', { timeout: 30_000 })

@@ -15,7 +15,7 @@ declare module 'vue-router' {
   }
 }
 
-const placeholderFaces: FaceId[] = ['seat', 'cockpit']
+const placeholderFaces: FaceId[] = ['cockpit']
 
 /** Message key of each face's name. */
 export const FACE_TITLE_KEYS: Record<FaceId, MessageKey> = {
@@ -53,6 +53,12 @@ const routes: RouteRecordRaw[] = [
     name: 'field',
     component: () => import('../views/FieldView.vue'),
     meta: { titleKey: 'face.field', face: 'field' },
+  },
+  {
+    path: '/seat',
+    name: 'seat',
+    component: () => import('../views/SeatView.vue'),
+    meta: { titleKey: 'face.seat', face: 'seat' },
   },
   {
     path: '/admin',

@@ -43,6 +43,8 @@ export interface CatalogLayer {
   aggregated?: { belowZoom: number; statuses: string[] } | null
   /** An extra deck.gl rendering (web/map/deckRenderers.ts), or null. */
   deck?: { kind: 'fov-cones'; minzoom: number } | null
+  /** The card a click on this layer opens (server/features/types.ts), or null: not clickable. */
+  card?: import('../../server/features/types.ts').CardKind | null
 }
 
 /** `GET /tiles/catalog.json` — every layer the server tiles, in drawing order. */
