@@ -1,4 +1,5 @@
 import { defineStore } from 'pinia'
+import { coalescer } from './coalesce.ts'
 import { computed, reactive, ref } from 'vue'
 import type { CaseSummary } from '../../server/cases/types.ts'
 import type { CardKind } from '../../server/features/types.ts'
@@ -81,8 +82,7 @@ export const useSeatStore = defineStore('seat', () => {
 
   let requestNo = 0
   let appliedNo = 0
-  let debounce: ReturnType<typeof setTimeout> | undefined
-  let firstPendingAt: number | null = null
+  const pendingRefresh = coalescer(() => void refreshQueue(), QUEUE_DEBOUNCE_MS, QUEUE_MAX_WAIT_MS)
   let clock: ReturnType<typeof setInterval> | undefined
   let running = false
 
@@ -109,16 +109,7 @@ export const useSeatStore = defineStore('seat', () => {
   }
 
   function scheduleRefresh(): void {
-    if (!running) return
-    const t = Date.now()
-    firstPendingAt ??= t
-    if (debounce !== undefined) clearTimeout(debounce)
-    const delay = Math.min(QUEUE_DEBOUNCE_MS, firstPendingAt + QUEUE_MAX_WAIT_MS - t)
-    debounce = setTimeout(() => {
-      debounce = undefined
-      firstPendingAt = null
-      void refreshQueue()
-    }, Math.max(0, delay))
+    if (running) pendingRefresh.schedule()
   }
 
   /** A filter changed: the queue again, from the top. */
@@ -218,9 +209,8 @@ export const useSeatStore = defineStore('seat', () => {
   function stop(): void {
     running = false
     if (clock !== undefined) clearInterval(clock)
-    if (debounce !== undefined) clearTimeout(debounce)
-    clock = debounce = undefined
-    firstPendingAt = null
+    clock = undefined
+    pendingRefresh.cancel()
   }
 
   return {

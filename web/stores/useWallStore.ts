@@ -1,4 +1,5 @@
 import { defineStore } from 'pinia'
+import { coalescer } from './coalesce.ts'
 import { computed, ref, watch } from 'vue'
 import { OPEN_STAGES } from '../../server/cases/workflow.ts'
 import type { MessageKey } from '../i18n/zh-CN.ts'
@@ -100,8 +101,7 @@ export const useWallStore = defineStore('wall', () => {
   const reconnecting = computed(() => everConnected.value && connection.state !== 'connected')
 
   let clock: ReturnType<typeof setInterval> | undefined
-  let debounce: ReturnType<typeof setTimeout> | undefined
-  let firstPendingAt: number | null = null
+  const pendingRefresh = coalescer(() => void refresh(), REFRESH_DEBOUNCE_MS, REFRESH_MAX_WAIT_MS)
   let requestNo = 0
   let inFlight = 0
   let lastRefreshAt = 0
@@ -136,16 +136,7 @@ export const useWallStore = defineStore('wall', () => {
   let appliedNo = 0
 
   function scheduleRefresh(): void {
-    if (!running) return
-    const t = Date.now()
-    firstPendingAt ??= t
-    if (debounce !== undefined) clearTimeout(debounce)
-    const delay = Math.min(REFRESH_DEBOUNCE_MS, firstPendingAt + REFRESH_MAX_WAIT_MS - t)
-    debounce = setTimeout(() => {
-      debounce = undefined
-      firstPendingAt = null
-      void refresh()
-    }, Math.max(0, delay))
+    if (running) pendingRefresh.schedule()
   }
 
   /**
@@ -156,7 +147,7 @@ export const useWallStore = defineStore('wall', () => {
 
   function tick(): void {
     now.value = Date.now()
-    if (connection.state === 'connected' && inFlight === 0 && debounce === undefined && now.value - lastRefreshAt >= pollMs()) void refresh()
+    if (connection.state === 'connected' && inFlight === 0 && !pendingRefresh.pending && now.value - lastRefreshAt >= pollMs()) void refresh()
   }
 
   /** Loads the summary and starts the clock; call once when the wall mounts. */
@@ -174,9 +165,8 @@ export const useWallStore = defineStore('wall', () => {
   function stop(): void {
     running = false
     if (clock !== undefined) clearInterval(clock)
-    if (debounce !== undefined) clearTimeout(debounce)
-    clock = debounce = undefined
-    firstPendingAt = null
+    clock = undefined
+    pendingRefresh.cancel()
   }
 
   /** Every live telemetry message: proves data is flowing. */
