@@ -56,6 +56,11 @@ describe('camera view cones', () => {
     expect(mid(view!).max).toBeCloseTo(90 + PTZ_VIEW_DEG / 2, 0)
     const turned = conesOf(camera(135, 360, 40))[1]!
     expect(mid(turned).min).toBeCloseTo(135 - PTZ_VIEW_DEG / 2, 0)
+    // each cone names its camera and the heading it is centred on (what the seat's e2e reads)
+    const [d7, v7] = conesOf({ id: 7, ...camera(135, 360, 40) })
+    expect([d7!.cameraId, d7!.headingDeg, v7!.cameraId, v7!.headingDeg]).toEqual([7, 135, 7, 135])
+    expect(coneOf({ ...camera(10, 60, 40), properties: { ...camera(10, 60, 40).properties, id: 9 } })!.cameraId).toBe(9)
+    expect(coneOf(camera(10, 60, 40))!.cameraId).toBeNull()
     expect(conesOf(camera(90, 60, 40))).toHaveLength(1)
   })
 

@@ -34,6 +34,10 @@ const CONE_OFFLINE = rgb(STATUS.camera.offline)
 export const CONE_LIMIT = 2000
 
 export interface Cone {
+  /** The camera's id (OGC feature id), so a cone can be told apart (tests read it). */
+  cameraId: number | null
+  /** Where the sector is centred, degrees clockwise from north. */
+  headingDeg: number
   polygon: [number, number][]
   online: boolean
   /** A 360° (PTZ) camera: what it can see, not where it looks now — drawn fainter. */
@@ -41,8 +45,9 @@ export interface Cone {
 }
 
 interface CameraFeature {
+  id?: number | string
   geometry: { type: 'Point'; coordinates: [number, number] } | null
-  properties: { heading_deg?: number; fov_deg?: number; range_m?: number; status?: string }
+  properties: { id?: number; heading_deg?: number; fov_deg?: number; range_m?: number; status?: string }
 }
 
 /** The lens angle a 360° PTZ camera is drawn looking with: its heading is where it looks now. */
@@ -54,7 +59,14 @@ export function coneOf(f: CameraFeature): Cone | null {
   if (!f.geometry || heading === undefined || fov === undefined || range === undefined || range <= 0) return null
   const km = range / 1000
   const shape = fov >= 360 ? circle(f.geometry.coordinates, km, { steps: 32 }) : sector(f.geometry.coordinates, km, heading - fov / 2, heading + fov / 2, { steps: 24 })
-  return { polygon: shape.geometry.coordinates[0] as [number, number][], online: status === 'online', full: fov >= 360 }
+  const id = Number(f.id ?? f.properties.id)
+  return {
+    cameraId: Number.isInteger(id) ? id : null,
+    headingDeg: heading,
+    polygon: shape.geometry.coordinates[0] as [number, number][],
+    online: status === 'online',
+    full: fov >= 360,
+  }
 }
 
 /**
