@@ -25,7 +25,8 @@ import {
   waitForMapIdle,
 } from './support.ts'
 
-const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'screenshots')
+// WRITE_SCREENSHOTS=1 remakes the committed ones (docs/screenshots/); otherwise tests/screenshots/.
+const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.WRITE_SCREENSHOTS === '1' ? 'docs' : 'tests', 'screenshots')
 /** Same as DEMO_AREA_FRAME_RGB in web/map/demoAreaFrame.ts. */
 const FRAME_RGB: Rgb = [34, 211, 238]
 const FRAME_GLOW_ALPHA = 60 / 255
@@ -326,13 +327,17 @@ describeWithChromium('wall (e2e)')('wall', () => {
     TEST_TIMEOUT,
   )
 
-  // A 7680×2160 canvas is 8× the pixels of 1920×1080: software rendering needs minutes for it.
+  // A 7680×2160 canvas is 8× the pixels of 1920×1080: software rendering needs minutes for it (3 of
+  // CI's 20), and it checks nothing the 3840×1080 run does not: it runs when the committed
+  // screenshots are remade (WRITE_SCREENSHOTS=1 npx vitest run tests/e2e/wall.e2e.test.ts).
+  const remaking = process.env.WRITE_SCREENSHOTS === '1'
+  if (!remaking) console.log('[e2e] wall 7680×2160 screenshot: only with WRITE_SCREENSHOTS=1 (it remakes docs/screenshots)')
   for (const size of [
     { width: 3840, height: 1080, idleMs: MAP_IDLE_TIMEOUT },
     { width: 1920, height: 1080, idleMs: MAP_IDLE_TIMEOUT },
     { width: 7680, height: 2160, idleMs: 4 * MAP_IDLE_TIMEOUT },
   ]) {
-    it(
+    it.runIf(size.width <= 3840 || remaking)(
       `screenshot at ${size.width}×${size.height}`,
       async () => {
         const context = await browser.newContext({ viewport: { width: size.width, height: size.height }, deviceScaleFactor: 1 })
