@@ -619,7 +619,7 @@ describe('import CLI', () => {
     expect(bad.code).toBe(1)
     expect(bad.stderr.trim().split('\n')).toHaveLength(1)
     expect(bad.stderr).toMatch(/^onegrid import: bad\.geojson: 1 of 1 feature rejected, nothing was written — #0 \(imptest-cli-bad\): geometry type Point is not accepted for buildings/)
-  })
+  }, 300_000) // a fresh embedded database per CLI run: minutes on a loaded machine
 
   it.skipIf(!process.env.TEST_DATABASE_URL)('imports the fixture into PostGIS (TEST_DATABASE_URL)', async () => {
     const env = { DATABASE_URL: process.env.TEST_DATABASE_URL! }
