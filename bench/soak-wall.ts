@@ -22,13 +22,14 @@
  * have filled) · samples are taken at the overview (never while an alarm card holds the map) ·
  * --url=URL · --user=NAME (wall) · --password=PW (ONEGRID_SEED_PASSWORD, default onegrid-bench) ·
  * --size=WxH (1920x1080) · --sim-rate=n (500) · --reports-per-hour=n (120) · --database-url=URL ·
- * --data-dir=DIR. ONEGRID_WEB_DIR: serve that build of the web app instead of dist/web.
+ * --data-dir=DIR · --heap-diff (heap snapshots at the baseline and the end: which constructors grew). ONEGRID_WEB_DIR: serve that build of the web app instead of dist/web.
  */
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import type { RunningServer } from '../server/main.ts'
 import { launchBrowser } from '../tests/helpers/browser.ts'
+import { growers, heapSummary, type HeapSummary } from './heap-diff.ts'
 import { fmt, log, table } from './lib.ts'
 import { BENCH_PASSWORD, DEFAULT_DATA_DIR, numberOption, openWall, parseSize, signedInContext, sleep, startWallServer, webDir } from './wall-common.ts'
 
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     'reports-per-hour': { type: 'string' },
     'database-url': { type: 'string' },
     'data-dir': { type: 'string' },
+    'heap-diff': { type: 'boolean', default: false },
   },
   strict: true,
 })
@@ -65,6 +67,7 @@ const opts = {
   reportsPerHour: numberOption('reports-per-hour', values['reports-per-hour'], 120, 0),
   databaseUrl: values['database-url'] ?? process.env.DATABASE_URL ?? undefined,
   dataDir: values['data-dir'] ?? process.env.BENCH_DATA_DIR ?? DEFAULT_DATA_DIR,
+  heapDiff: values['heap-diff'],
 }
 
 interface Sample {
@@ -237,6 +240,7 @@ async function main(): Promise<void> {
     console.log(line(HEADER) + '\n' + line(HEADER.map((h) => '-'.repeat(h.length))))
     const samples: Sample[] = []
     let baseline: Sample | undefined
+    let baseHeap: HeapSummary | undefined
     for (let i = 0; ; i++) {
       // Like with like: sample at the overview, not while a critical alarm holds the map zoomed in
       // (MapLibre then holds 3–4× the overview's tiles; they go when it returns).
@@ -245,7 +249,10 @@ async function main(): Promise<void> {
       const s = await sample(page, cdp, sockets, (Date.now() - started) / 1000, (now.n - received.n) / ((now.at - received.at) / 1000))
       received = now
       samples.push(s)
-      if (!baseline && s.t >= opts.warmupS) baseline = s
+      if (!baseline && s.t >= opts.warmupS) {
+        baseline = s
+        if (opts.heapDiff) baseHeap = await heapSummary(cdp)
+      }
       console.log(line(row(s, baseline)))
       if (crashed || stopping || new URL(page.url()).pathname !== '/wall') break
       const next = started + (i + 1) * opts.intervalS * 1000
@@ -263,8 +270,28 @@ async function main(): Promise<void> {
       console.log(`\nno growth figure: the run ended before a sample after the warm-up (${opts.warmupS} s) and a later one`)
       return
     }
+    if (baseHeap) {
+      const kb = (n: number) => fmt(n / 1024, 0)
+      console.log(`\nheap growth by constructor (self size, KB; snapshots at the baseline and now):`)
+      console.log(
+        table(
+          ['constructor', 'from KB', 'to KB', 'Δ KB', 'objects from', 'objects to'],
+          growers(baseHeap, await heapSummary(cdp)).map((g) => [g.name.slice(0, 60), kb(g.from), kb(g.to), kb(g.to - g.from), String(g.countFrom), String(g.countTo)]),
+        ),
+      )
+    }
     const heap = growth(baseline.heapMb, last.heapMb)
     const nodes = growth(baseline.nodes, last.nodes)
+    // One sample swings by a few MB with what the moment holds (an alarm's card and flight, a
+    // burst of events, V8's compiled code): the medians of the first and the last five samples
+    // after the warm-up say whether the heap climbs, beside the two single samples.
+    const after = samples.filter((x) => x.t >= baseline!.t)
+    if (after.length >= 10) {
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+      const m0 = median(after.slice(0, 5).map((x) => x.heapMb))
+      const m1 = median(after.slice(-5).map((x) => x.heapMb))
+      console.log(`\nheap, median of the first 5 samples after the warm-up → of the last 5: ${fmt(m0, 1)} → ${fmt(m1, 1)} MB (${growth(m0, m1) >= 0 ? '+' : ''}${fmt(growth(m0, m1), 1)} %); min ${fmt(Math.min(...after.map((x) => x.heapMb)), 1)}, max ${fmt(Math.max(...after.map((x) => x.heapMb)), 1)} MB`)
+    }
     const verdict = (g: number) => (g < TARGET_GROWTH ? 'PASS' : 'FAIL')
     console.log(
       `\n` +
