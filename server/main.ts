@@ -59,6 +59,11 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     const caps = await probeCapabilities(db)
     const { app, sessions, notifier, tiles, events, telemetry, runtime, positions } = createApp({ config, db, caps, log })
     const server = http.createServer(app.callback())
+    // Idle keep-alive connections stay open longer than the clients' and proxies' own idle limits
+    // (Node's 5 s is shorter than most load balancers' 60 s): otherwise the server may close a
+    // connection just as a client sends on it again — ECONNRESET or a proxy's 502.
+    server.keepAliveTimeout = 65_000
+    server.headersTimeout = 66_000
     // With REDIS_URL several processes share socket.io broadcasts (docs/scale-out.md).
     const redis = (runtime.redis = config.REDIS_URL ? await RedisLink.open(config.REDIS_URL, { prefix: config.ONEGRID_REDIS_PREFIX, log }) : null)
     const io = attachSocket(server, { sessions, log, version, events, db, telemetry, positions, adapter: redis?.adapter })
