@@ -250,8 +250,9 @@ export const openApiDocument = {
           query('to', 'end: a local date (included) or an ISO date-time with offset (excluded); default the end of today', { type: 'string' }),
           query('code', 'a district, street, community or grid code inside the caller\'s scope; default the whole scope', { type: 'string' }),
           query('groupBy', 'rows per', { type: 'string', enum: [...GROUP_BY], default: 'none' }),
+          query('compare', 'previous: also the total of the period of the same length just before (`previous`)', { type: 'string', enum: ['previous'] }),
         ],
-        responses: { 200: json('{ from, to, tz, asOf, groupBy, code, total, rows: [{ code, name, <indicator>: { numerator, denominator, rate } }] }'), ...errors(400, 401, 403, 404, 503) },
+        responses: { 200: json('{ from, to, tz, asOf, groupBy, code, total, rows: [{ code, name, open, <indicator>: { numerator, denominator, rate } }], previous?: { from, to, total } }'), ...errors(400, 401, 403, 404, 503) },
       },
     },
     '/api/wall/summary': {
@@ -525,6 +526,14 @@ export const openApiDocument = {
         summary: 'every action on record: actor, duty, time, place, comment, attachments, from → to',
         parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
         responses: { 200: json('{ caseId, actions }'), ...errors(400, 401, 404) },
+      },
+    },
+    '/api/cases/{id}/briefing': {
+      get: {
+        tags: ['cases'],
+        summary: 'for an incident briefing: the names of its place (district → grid), the handling department, the workers it was dispatched to (each from … to), the alarms linked to it or raised within 300 m during its span, and the replay span (10 min before the report → closure, or now while open)',
+        parameters: [pathParam('id', 'case id', { type: 'integer', minimum: 1 })],
+        responses: { 200: json('{ caseId, path, department, workers, alarms, alarmsTruncated, span: { from, to, open } }'), ...errors(400, 401, 404) },
       },
     },
     '/api/cases/{id}/recommendation': {

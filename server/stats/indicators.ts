@@ -6,7 +6,12 @@
  * Query: from, to (local dates YYYY-MM-DD in ONEGRID_TZ, `to` included; or ISO date-times with an
  * offset, `to` excluded; default the last 30 local days), code (a district, street, community or
  * grid inside the caller's scope; default the whole scope), groupBy (district | street | community
- * | grid | department | worker | none; default none).
+ * | grid | department | worker | none; default none), compare (previous: also the total of the
+ * period of the same length just before).
+ *
+ * The HTTP answer carries the cockpit's indicators too (loadCockpitIndicators: open cases, sensor
+ * and camera availability, workers on duty, patrol coverage); loadIndicators alone computes the
+ * case indicators, as the wall and the assessment use them.
  */
 import Router from '@koa/router'
 import { z } from 'zod'
@@ -18,6 +23,7 @@ import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
 import { zoneClock } from '../time/zone.ts'
 import { withStatementTimeout } from '../db/timeout.ts'
+import { patrolCoverage, type GridCoverage } from './coverage.ts'
 
 const sql = loadSql(new URL('./indicators.sql', import.meta.url))
 
@@ -40,6 +46,8 @@ export const IndicatorsQuery = z.object({
   groupBy: z
     .enum(GROUP_BY, { error: (iss) => `unknown grouping "${String(iss.input)}"; groupings: ${GROUP_BY.join(', ')}` })
     .default('none'),
+  /** `previous`: the answer also carries the total of the period of the same length just before. */
+  compare: z.enum(['previous'], { error: (iss) => `unknown comparison "${String(iss.input)}"; the one there is: previous` }).optional(),
 })
 export type IndicatorsQuery = z.infer<typeof IndicatorsQuery>
 
@@ -176,6 +184,163 @@ export async function loadIndicators(q: Queryable, query: IndicatorsQuery, scope
   }
 }
 
+// ─── the cockpit's indicators ────────────────────────────────────────────────────────────────
+
+/** Sensor-hours online (numerator) of the sensor-hours observed (denominator), and how many sensors. */
+export interface SensorAvailability extends Ratio {
+  sensors: number
+}
+
+/** The indicators the leaders' cockpit adds (docs/indicators.md, "Cockpit indicators"). */
+export interface CockpitFields {
+  /** Cases open at the end of the period (now, when the period has not ended). */
+  open: number
+  /** Time-weighted share of sensor time online; null for department and worker rows. */
+  sensorAvailability: SensorAvailability | null
+  /** Cameras online now of the cameras; null for department and worker rows and for a period that is not current. */
+  cameraAvailability: Ratio | null
+  /** Workers on duty or busy now of the workers; null as cameraAvailability. */
+  workersOnDuty: Ratio | null
+  /** Road metres walked of the road metres of the grids; null for department and worker rows. */
+  patrolCoverage: Ratio | null
+}
+
+export type CockpitRow = IndicatorRow & CockpitFields
+
+export interface CockpitIndicators extends Indicators {
+  total: CockpitRow
+  rows: CockpitRow[]
+  /** With compare=previous: the total over the period of the same length just before. */
+  previous?: { from: string; to: string; total: CockpitRow }
+}
+
+interface KeyedRow {
+  key: string | null
+  is_total: boolean
+}
+
+/** The same period length just before [from, to): whole local days when both ends are local midnights. */
+export function previousPeriod(p: { from: number; to: number }, tz: string): { from: number; to: number } {
+  const clock = zoneClock(tz)
+  if (clock.day(p.from) === p.from && clock.day(p.to) === p.to) {
+    let days = 0
+    while (clock.day(p.from, days) < p.to) days++
+    return { from: clock.day(p.from, -days), to: p.from }
+  }
+  return { from: p.from - (p.to - p.from), to: p.from }
+}
+
+type Figures = Map<string | null, CockpitFields>
+
+/**
+ * The cockpit's figures of each period ([from, to) in ms): the total, and for the first period
+ * (the one asked for) by key — the unit codes of a region grouping; department and worker ids for
+ * `open` alone (sensors, cameras, workers and roads belong to places, not to departments).
+ * Camera availability and workers on duty are a snapshot of now: only for a period that holds now.
+ */
+async function cockpitFigures(
+  q: Queryable,
+  a: { scope: string | null; area: string | null; prefix: string; groupBy: GroupBy; tz: string; now: number },
+  periods: { from: number; to: number }[],
+): Promise<{ total: CockpitFields; byKey: Figures }[]> {
+  const iso = (ms: number) => new Date(ms).toISOString()
+  const coverage = await patrolCoverage(q, sql, a.prefix, periods.map((p) => ({ from: p.from, to: Math.min(p.to, a.now) })))
+  const out: { total: CockpitFields; byKey: Figures }[] = []
+  for (const [i, p] of periods.entries()) {
+    const grouping: GroupBy = i === 0 ? a.groupBy : 'none'
+    const digits = REGION_DIGITS[grouping]
+    // The statements about places group by region only.
+    const region = digits === undefined ? 'none' : grouping
+    const until = Math.min(p.to, a.now)
+    const current = p.from <= a.now && a.now < p.to
+    const blank = (placed: boolean): CockpitFields => ({
+      open: 0,
+      sensorAvailability: placed ? { ...ratio(0, 0), sensors: 0 } : null,
+      cameraAvailability: placed && current ? ratio(0, 0) : null,
+      workersOnDuty: placed && current ? ratio(0, 0) : null,
+      patrolCoverage: placed ? ratio(0, 0) : null,
+    })
+    const total = blank(true)
+    const byKey: Figures = new Map()
+    const at = (r: KeyedRow): CockpitFields => {
+      if (r.is_total) return total
+      let f = byKey.get(r.key)
+      if (!f) byKey.set(r.key, (f = blank(digits !== undefined)))
+      return f
+    }
+    const placed = (r: KeyedRow) => r.is_total || digits !== undefined
+
+    for (const r of (await q.query<KeyedRow & { open: number }>(sql.open_cases, [a.scope, a.area, iso(until), grouping])).rows) at(r).open = r.open
+
+    if (p.from < until) {
+      const { rows } = await q.query<KeyedRow & { sensors: number; observed_s: number; offline_s: number }>(sql.sensor_availability, [a.scope, a.area, iso(p.from), iso(until), region, a.tz])
+      for (const r of rows.filter(placed)) {
+        const observed = Number(r.observed_s)
+        const online = Math.max(0, observed - Number(r.offline_s))
+        at(r).sensorAvailability = { ...ratio(round(online / 3600, 3), round(observed / 3600, 3)), sensors: r.sensors }
+      }
+    }
+
+    if (current) {
+      const cams = (await q.query<KeyedRow & { cameras: number; online: number }>(sql.cameras_online, [a.scope, a.area, region])).rows
+      for (const r of cams.filter(placed)) at(r).cameraAvailability = ratio(r.online, r.cameras)
+      const workers = (await q.query<KeyedRow & { workers: number; on_duty: number }>(sql.workers_on_duty, [a.scope, a.area, region])).rows
+      for (const r of workers.filter(placed)) at(r).workersOnDuty = ratio(r.on_duty, r.workers)
+    }
+
+    const sum: GridCoverage = { walkedM: 0, roadM: 0 }
+    const byUnit = new Map<string, GridCoverage>()
+    for (const [code, c] of coverage[i]) {
+      sum.walkedM += c.walkedM
+      sum.roadM += c.roadM
+      if (digits === undefined) continue
+      const unit = code.slice(0, digits)
+      const u = byUnit.get(unit) ?? { walkedM: 0, roadM: 0 }
+      u.walkedM += c.walkedM
+      u.roadM += c.roadM
+      byUnit.set(unit, u)
+    }
+    const metres = (c: GridCoverage) => ratio(Math.round(c.walkedM), Math.round(c.roadM))
+    total.patrolCoverage = metres(sum)
+    for (const [unit, c] of byUnit) at({ key: unit, is_total: false }).patrolCoverage = metres(c)
+    out.push({ total, byKey })
+  }
+  return out
+}
+
+/**
+ * The indicators of loadIndicators with the cockpit's beside them in every row (null where they
+ * do not apply), and with compare=previous the total of the period just before.
+ */
+export async function loadCockpitIndicators(q: Queryable, query: IndicatorsQuery, scope: Scope, tz: string, now = Date.now()): Promise<CockpitIndicators> {
+  const base = await loadIndicators(q, query, scope, tz, now)
+  const period = periodOf(query, tz, now)
+  const area = base.code ? scopePrefix(base.code) : null
+  const before = query.compare === 'previous' ? previousPeriod(period, tz) : null
+  const periods = before ? [period, before] : [period]
+  const [cur, prev] = await cockpitFigures(q, { scope: scopeFilter(scope), area, prefix: area ?? scope.scopePrefix, groupBy: query.groupBy, tz, now }, periods)
+  const regional = REGION_DIGITS[query.groupBy] !== undefined
+  const current = period.from <= now && now < period.to
+  // A unit with none of the things counted: zeros over nothing (region rows), or nothing that applies.
+  const none: CockpitFields = {
+    open: 0,
+    sensorAvailability: regional ? { ...ratio(0, 0), sensors: 0 } : null,
+    cameraAvailability: regional && current ? ratio(0, 0) : null,
+    workersOnDuty: regional && current ? ratio(0, 0) : null,
+    patrolCoverage: regional ? ratio(0, 0) : null,
+  }
+  const out: CockpitIndicators = {
+    ...base,
+    total: { ...base.total, ...cur.total },
+    rows: base.rows.map((r) => ({ ...r, ...(cur.byKey.get(r.code) ?? none) })),
+  }
+  if (before && prev) {
+    const p = await loadIndicators(q, { ...query, from: new Date(before.from).toISOString(), to: new Date(before.to).toISOString(), groupBy: 'none' }, scope, tz, now)
+    out.previous = { from: p.from, to: p.to, total: { ...p.total, ...prev.total } }
+  }
+  return out
+}
+
 /** A huge period is a 503 after this long, not a stuck request (server/db/timeout.ts). */
 const STATEMENT_TIMEOUT_MS = 30_000
 
@@ -185,7 +350,9 @@ export function indicatorRoutes(opts: { db: Db; tz: string }): Router {
     const query = parseParams(IndicatorsQuery, ctx.query)
     const actor: Actor = ctx.state.actor
     ctx.set('Cache-Control', 'private, no-store')
-    ctx.body = await withStatementTimeout(opts.db, STATEMENT_TIMEOUT_MS, 'the indicators took too long; ask for a shorter period or a smaller area', (q) => loadIndicators(q, query, actor, opts.tz))
+    ctx.body = await withStatementTimeout(opts.db, STATEMENT_TIMEOUT_MS, 'the indicators took too long; ask for a shorter period or a smaller area', (q) =>
+      loadCockpitIndicators(q, query, actor, opts.tz),
+    )
   })
   return r
 }
