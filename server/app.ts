@@ -36,6 +36,7 @@ import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
 import { spatialRoutes } from './spatial/routes.ts'
 import { indicatorRoutes } from './stats/indicators.ts'
+import { assessmentRoutes } from './assessment/routes.ts'
 import { openApiRoutes } from './openapi/openapi.ts'
 import { UserNotifier } from './realtime/notify.ts'
 import { sensorRoutes } from './sensors/routes.ts'
@@ -156,6 +157,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(adminRoutes({ db }).routes())
   app.use(spatialRoutes({ db }).routes())
   app.use(indicatorRoutes({ db, tz: config.ONEGRID_TZ }).routes())
+  app.use(assessmentRoutes({ db, tz: config.ONEGRID_TZ }).routes())
   app.use(sensorRoutes({ db, tiles, events }).routes())
   app.use(positionRoutes({ positions, tz: config.ONEGRID_TZ }).routes())
   app.use(deviceCredentialRoutes({ db, revoked: (username) => runtime.broker?.kick(username) }).routes())
