@@ -6,7 +6,8 @@
  * - GET /api/cases/workflow — the table (stages, actions, duties) for the UI
  * - GET /api/cases/:id — the case with the actions the asker may take now
  * - POST /api/cases/:id/actions/:action — `{ version, comment?, lon?, lat?, idempotencyKey?, … }`
- * - GET /api/cases/:id/timeline — every action on record
+ * - GET /api/cases/:id/timeline — every action on record (with the actor's display name)
+ * - GET /api/cases/:id/briefing — what an incident briefing shows beyond the case and its record (briefing.ts)
  * - GET /api/cases/:id/recommendation — responsible department and ranked on-duty workers
  * 422 illegal transition / unknown category / outside every grid / deadline in the past / bad body;
  * 409 stale version (the body carries the current case); 403 no duty; 404 outside scope.
@@ -117,6 +118,12 @@ export function caseRoutes(opts: { cases: CaseService }): Router {
   r.get('/:id/timeline', async (ctx) => {
     const { id } = parseParams(IdParam, { id: ctx.params.id })
     ctx.body = { caseId: id, actions: await cases.timeline(id, ctx.state.actor) }
+  })
+
+  r.get('/:id/briefing', async (ctx) => {
+    const { id } = parseParams(IdParam, { id: ctx.params.id })
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = await cases.briefing(id, ctx.state.actor)
   })
 
   r.get('/:id/recommendation', async (ctx) => {

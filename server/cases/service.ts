@@ -17,6 +17,7 @@ import type { TaskPayload } from '../realtime/events.ts'
 import type { TileInvalidator } from '../../tiles/invalidation.ts'
 import { zoneClock } from '../time/zone.ts'
 import { usableAttachments } from './attachments.ts'
+import { loadBriefing, type CaseBriefing } from './briefing.ts'
 import { loadCalendar } from './calendar.ts'
 import { extendDeadline, loadSlaSettings, resumeDeadline, stageDeadline, type CategoryLimits } from './deadlines.ts'
 import type { ActInput, ActResult, AttachmentRef, CaseSummary, Reporter, ReportInput, ReportResult, Stage, TimelineEntry } from './types.ts'
@@ -513,21 +514,34 @@ export class CaseService {
     return { items: items.rows.map(summary), total: total.rows[0]!.n }
   }
 
-  /** Every action on the case, in order: actor, duty, time, place, comment, attachments, stages. */
+  /** Every action on the case, in order: actor (username and display name), duty, time, place, comment, attachments, stages. */
   async timeline(caseId: number, actor: Actor): Promise<TimelineEntry[]> {
     await this.visibleCase(this.opts.db, caseId, actor)
     const { rows } = await this.opts.db.query<{
-      id: number; action: string; actor: string; role: string | null; at: Date | string; lon: number | null; lat: number | null
+      id: number; action: string; actor: string; actor_name: string | null; role: string | null; at: Date | string; lon: number | null; lat: number | null
       note: string | null; attachments: AttachmentRef[]; from_stage: string | null; to_stage: string | null; payload: Record<string, unknown>
     }>(
-      `SELECT id, action, actor, role, at, ST_X(geom) AS lon, ST_Y(geom) AS lat, note, attachments, from_stage, to_stage, payload
-         FROM case_actions WHERE case_id = $1 ORDER BY at, id`,
+      `SELECT a.id, a.action, a.actor, u.display_name AS actor_name, a.role, a.at, ST_X(a.geom) AS lon, ST_Y(a.geom) AS lat, a.note, a.attachments,
+              a.from_stage, a.to_stage, a.payload
+         FROM case_actions a LEFT JOIN users u ON u.username = a.actor
+        WHERE a.case_id = $1 ORDER BY a.at, a.id`,
       [caseId],
     )
     return rows.map((r) => ({
-      id: r.id, action: r.action, actor: r.actor, role: r.role, at: iso(r.at)!, lon: r.lon, lat: r.lat, comment: r.note,
+      id: r.id, action: r.action, actor: r.actor, actorName: r.actor_name, role: r.role, at: iso(r.at)!, lon: r.lon, lat: r.lat, comment: r.note,
       attachments: r.attachments ?? [], from: r.from_stage, to: r.to_stage, payload: r.payload ?? {},
     }))
+  }
+
+  /** What a briefing of the case shows beyond the case and its record (briefing.ts): place names, department, workers, alarms, the replay's span. */
+  async briefing(caseId: number, actor: Actor): Promise<CaseBriefing> {
+    const c = await this.visibleCase(this.opts.db, caseId, actor)
+    return loadBriefing(
+      this.opts.db,
+      { id: c.id, stage: c.stage, gridCode: c.grid_code, departmentId: c.department_id, workerId: c.worker_id, reportedAt: iso(c.reported_at)!, closedAt: iso(c.closed_at) },
+      scopeFilter(actor),
+      this.now(),
+    )
   }
 
   /**

@@ -123,7 +123,10 @@ export interface ActResult {
 export interface TimelineEntry {
   id: number
   action: string
+  /** The acting user's username ('system' for the server's own entries). */
   actor: string
+  /** Their display name (null when no user has that username, e.g. 'system'). */
+  actorName: string | null
   role: string | null
   at: string
   lon: number | null
