@@ -1,7 +1,9 @@
 /**
  * The admin page in real Chromium against the real server: an admin uploads the Beijing
  * buildings fixture, watches the progress (socket events) finish, reads the report and the
- * stats table; a bad file shows the reason for each rejected feature and writes nothing.
+ * stats table; a bad file shows the reason for each rejected feature and writes nothing; two
+ * weights of the street assessment rule changed in the panel change the API's scores to what the
+ * new rule gives, and a save over someone else's version says so and reloads.
  * Screenshots at 1920×1080 go to tests/screenshots/.
  */
 import fs from 'node:fs'
@@ -10,7 +12,10 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { launchBrowser } from '../helpers/browser.ts'
-import { startTestServer } from '../helpers/server.ts'
+import { login, startTestServer } from '../helpers/server.ts'
+import { TEST_ANCHOR } from '../helpers/constants.ts'
+import type { Assessment } from '../../server/assessment/service.ts'
+import type { Rule } from '../../server/assessment/score.ts'
 import { describeWithChromium, loginThroughUi, recordPage, serverOptions, TEST_TIMEOUT } from './support.ts'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -27,6 +32,12 @@ const BAD_FILE = JSON.stringify({
     { type: 'Feature', properties: { name: 'no id' }, geometry: { type: 'Polygon', coordinates: [[[116.48, 39.93], [116.481, 39.93], [116.481, 39.931], [116.48, 39.93]]] } },
   ],
 })
+
+/** 30 days of the seeded history, ending on its anchor day (local dates, `to` included). */
+const PERIOD = `from=2026-10-03&to=${TEST_ANCHOR}`
+
+/** As server/assessment/score.ts round1: to 0.1, halves up. */
+const round1 = (x: number) => Math.round(Number((x * 10).toFixed(6))) / 10
 
 describeWithChromium('admin (e2e)')('admin', () => {
   let server: Awaited<ReturnType<typeof startTestServer>>
@@ -140,6 +151,117 @@ describeWithChromium('admin (e2e)')('admin', () => {
         // The browser logs the 422 answer as a failed resource load; nothing else may be logged.
         expect(rec.errors.filter((e) => !/status of 422/.test(e))).toEqual([])
       } finally {
+        await context.close()
+      }
+    },
+    TEST_TIMEOUT,
+  )
+
+  it(
+    'two weights of the street rule changed in the panel change the scores; a stale save says who saved and reloads',
+    async () => {
+      const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } })
+      const page = await context.newPage()
+      const rec = recordPage(context, page, server.url)
+      const get = async <T>(p: string): Promise<T> => {
+        const res = await page.request.get(`${server.url}${p}`)
+        expect(res.status(), p).toBe(200)
+        return (await res.json()) as T
+      }
+      const streetRule = async () => (await get<{ rules: Rule[] }>('/api/admin/assessment-rules')).rules.find((r) => r.kind === 'street')!
+      const panel = page.locator('[data-testid="assessment-rules"]')
+      const weight = (k: string) => page.locator(`[data-testid="weight-${k}"]`)
+      let original: Rule | undefined
+      try {
+        await loginThroughUi(page, server.url, 'admin', server.password, '/admin')
+        original = await streetRule()
+        const w: Record<string, number> = Object.fromEntries(original.indicators.map((i) => [i.indicator, i.weight]))
+        expect([w.registration, w.satisfaction]).toEqual([10, 20])
+        const before = await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)
+        expect(before.rule.version).toBe(original.version)
+        expect(before.rows.length).toBeGreaterThanOrEqual(3)
+
+        await page.locator('[data-testid="assessment-rules"][data-loaded="true"]').waitFor({ timeout: 30_000 })
+        await page.locator('[data-testid="rule-kind"]').selectOption('street')
+        await expect.poll(() => panel.getAttribute('data-kind')).toBe('street')
+        expect(await page.locator('[data-testid="rule-version"]').getAttribute('data-version')).toBe(String(original.version))
+        expect(await weight('registration').inputValue()).toBe('10')
+        expect(await weight('disposal').inputValue()).toBe('') // not in the street rule
+        expect(await page.locator('[data-testid="band-A"]').inputValue()).toBe(String(original.bands.A))
+
+        // registration 10 → 5: the running sum says 95 and Save waits; satisfaction 20 → 25 makes it 100.
+        await weight('registration').fill('5')
+        await expect.poll(() => page.locator('[data-testid="rule-sum"]').getAttribute('data-sum')).toBe('95')
+        expect(await page.locator('[data-testid="rule-save"]').isDisabled()).toBe(true)
+        await weight('satisfaction').fill('25')
+        await expect.poll(() => page.locator('[data-testid="rule-sum"]').getAttribute('data-sum')).toBe('100')
+        await page.locator('[data-testid="rule-save"]').click()
+        await page.locator('[data-testid="rule-message"][data-kind="ok"]').waitFor({ timeout: 30_000 })
+        const v1 = original.version + 1
+        expect(await page.locator('[data-testid="rule-message"]').innerText()).toContain(`已保存为第 ${v1} 版`)
+        expect(await page.locator('[data-testid="rule-version"]').getAttribute('data-version')).toBe(String(v1))
+        expect(await page.locator('[data-testid="rule-version"]').innerText()).toMatch(/admin 保存于/)
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'admin-assessment-1920x1080.png') })
+
+        // The API scores by the new version: per street, weight × rate (× (1 − rate) where lower is
+        // better) to 0.1 over the same counts as before, summed.
+        const after = await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)
+        expect(after.rule.version).toBe(v1)
+        expect(after.rule.updatedBy).toBe('admin')
+        const newWeights: Record<string, number> = { ...w, registration: 5, satisfaction: 25 }
+        expect(Object.fromEntries(after.rule.indicators.map((i) => [i.indicator, i.weight]))).toEqual(newWeights)
+        let changed = 0
+        for (const row of before.rows) {
+          const now = after.rows.find((r) => r.code === row.code)!
+          let expected = 0
+          for (const c of row.components) {
+            const better = original.indicators.find((i) => i.indicator === c.indicator)!.better
+            const wt = newWeights[c.indicator]
+            const rate = c.denominator ? c.numerator / c.denominator : null
+            expected += rate === null ? wt : round1(wt * (better === 'higher' ? rate : 1 - rate))
+            expect(now.components.find((x) => x.indicator === c.indicator), `${row.code} ${c.indicator}`).toMatchObject({ weight: wt, numerator: c.numerator, denominator: c.denominator })
+          }
+          expected = round1(expected)
+          expect(now.score, `${row.name} (${row.code})`).toBe(expected)
+          expect(now.grade).toBe(['A', 'B', 'C', 'D', 'E'].find((g) => expected >= after.rule.bands[g as 'A'])!)
+          if (now.score !== row.score) changed++
+        }
+        expect(changed).toBeGreaterThan(0)
+
+        // Someone else puts the defaults back (version v1 + 1) while the panel shows v1: the
+        // panel's next save is refused, says who saved which version, and reloads it.
+        const put = await page.request.put(`${server.url}/api/admin/assessment-rules/street`, {
+          data: { version: v1, indicators: original.indicators.map((i) => ({ indicator: i.indicator, weight: i.weight })), bands: original.bands },
+        })
+        expect(put.status()).toBe(200)
+        await weight('registration').fill('10')
+        await weight('satisfaction').fill('20')
+        await page.locator('[data-testid="rule-save"]').click()
+        await page.locator('[data-testid="rule-message"][data-kind="conflict"]').waitFor({ timeout: 30_000 })
+        expect(await page.locator('[data-testid="rule-message"]').innerText()).toMatch(new RegExp(`admin 已于 .+ 保存了第 ${v1 + 1} 版`))
+        expect(await page.locator('[data-testid="rule-version"]').getAttribute('data-version')).toBe(String(v1 + 1))
+        expect(await weight('registration').inputValue()).toBe('10')
+        expect(await panel.getAttribute('data-dirty')).toBe('false')
+        expect((await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)).rows.map((r) => [r.code, r.score])).toEqual(before.rows.map((r) => [r.code, r.score]))
+
+        expect(rec.nonLocal()).toEqual([])
+        // The browser logs the 409 answer as a failed resource load; nothing else may be logged.
+        expect(rec.errors.filter((e) => !/status of 409/.test(e))).toEqual([])
+      } finally {
+        // Put the rule back for the other tests whatever happened above (the PostGIS database outlives the run).
+        if (original) {
+          const cookie = await login(server.url, 'admin', server.password)
+          const now = (await (await fetch(`${server.url}/api/admin/assessment-rules`, { headers: { cookie } })).json()) as { rules: Rule[] }
+          const cur = now.rules.find((r) => r.kind === 'street')!
+          const same = JSON.stringify([cur.indicators, cur.bands]) === JSON.stringify([original.indicators, original.bands])
+          if (!same) {
+            await fetch(`${server.url}/api/admin/assessment-rules/street`, {
+              method: 'PUT',
+              headers: { cookie, 'content-type': 'application/json' },
+              body: JSON.stringify({ version: cur.version, indicators: original.indicators.map((i) => ({ indicator: i.indicator, weight: i.weight })), bands: original.bands }),
+            })
+          }
+        }
         await context.close()
       }
     },

@@ -86,15 +86,17 @@ describeWithChromium('login (e2e)')('login', () => {
       try {
         await loginThroughUi(page, server.url, 'dispatcher', server.password, '/cockpit')
         expect(new URL(page.url()).pathname).toBe('/cockpit')
-        const placeholder = page.locator('[data-testid="face-placeholder"]')
-        await expect.poll(() => placeholder.getAttribute('data-face')).toBe('cockpit')
-        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('领导驾驶舱')
+        const cockpit = page.locator('[data-testid="cockpit-view"]')
+        await expect.poll(() => cockpit.locator('h1').innerText()).toBe('领导驾驶舱')
 
         await page.locator('[data-testid="language-switch"] select').selectOption('en')
-        await expect.poll(() => placeholder.locator('h1').innerText()).toBe('Leader Cockpit')
+        await expect.poll(() => cockpit.locator('h1').innerText()).toBe('Leader Cockpit')
         expect(await page.evaluate(() => localStorage.getItem('onegrid.locale'))).toBe('en')
         await page.reload()
-        await expect.poll(() => page.locator('[data-testid="face-placeholder"] h1').innerText()).toBe('Leader Cockpit')
+        await expect.poll(() => page.locator('[data-testid="cockpit-view"] h1').innerText()).toBe('Leader Cockpit')
+        // the cockpit itself, in English: its KPI cards have loaded
+        await page.locator('[data-testid="cockpit-kpis"][data-state="ok"]').waitFor({ timeout: 60_000 })
+        await expect.poll(() => page.locator('[data-testid="kpi-closure"] .wall-kpi__label').innerText()).toBe('Closure rate')
 
         await page.locator('[data-testid="logout"]').click()
         await page.waitForURL((url) => url.pathname === '/login', { timeout: 30_000 })

@@ -12,10 +12,13 @@ declare module 'vue-router' {
     /** Message key of the page title. */
     titleKey?: MessageKey
     face?: FaceId
+    /** Roles the page is for (the page says so to others); absent: every signed-in role. */
+    roles?: readonly string[]
   }
 }
 
-const placeholderFaces: FaceId[] = ['cockpit']
+/** Faces still shown as a placeholder page (none left: kept for a face yet to come). */
+const placeholderFaces: FaceId[] = []
 
 /** Message key of each face's name. */
 export const FACE_TITLE_KEYS: Record<FaceId, MessageKey> = {
@@ -61,6 +64,21 @@ const routes: RouteRecordRaw[] = [
     meta: { titleKey: 'face.seat', face: 'seat' },
   },
   {
+    path: '/cockpit',
+    name: 'cockpit',
+    component: () => import('../views/CockpitView.vue'),
+    meta: { titleKey: 'face.cockpit', face: 'cockpit' },
+  },
+  // An incident told as scenes (issue 9): for those who read the case (the server's scope decides
+  // which cases), the wall kiosk included (it shows a pushed briefing); not the auditors.
+  {
+    path: '/briefing/:caseId',
+    name: 'briefing',
+    component: () => import('../views/BriefingView.vue'),
+    props: true,
+    meta: { titleKey: 'briefing.title', roles: ['admin', 'dispatcher', 'leader', 'supervisor', 'handler', 'worker', 'wall'] },
+  },
+  {
     path: '/admin',
     name: 'admin',
     component: () => import('../views/AdminView.vue'),
@@ -96,6 +114,11 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   if (to.meta.public) return true
   const session = useSessionStore()
   if (session.user) return true
+  // The page's code loads while the session is asked for: one round trip less on a slow network.
+  for (const r of to.matched) {
+    const c = r.components?.default
+    if (typeof c === 'function' && !('displayName' in c) && !('props' in c) && !('__vccOpts' in c)) void (c as () => Promise<unknown>)().catch(() => {})
+  }
   try {
     const user = await session.refresh()
     if (user) return true
