@@ -27,8 +27,6 @@ export const en: Messages = {
   'face.cockpit': 'Leader Cockpit',
   'face.field': 'Field App',
   'face.admin': 'Administration',
-  'face.comingSoon': 'The {face} is coming soon.',
-  'face.backToWall': 'Go to the command wall',
 
   'wall.title': 'OneGrid · Command Wall',
   'wall.clockLabel': 'Beijing time',

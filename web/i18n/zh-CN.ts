@@ -28,8 +28,6 @@ export const zhCN = {
   'face.cockpit': '领导驾驶舱',
   'face.field': '网格员移动端',
   'face.admin': '系统管理',
-  'face.comingSoon': '“{face}”正在建设中，敬请期待。',
-  'face.backToWall': '前往指挥大屏',
 
   'wall.title': '城市运行一网统管 · 指挥大屏',
   'wall.clockLabel': '北京时间',

@@ -17,18 +17,6 @@ declare module 'vue-router' {
   }
 }
 
-/** Faces still shown as a placeholder page (none left: kept for a face yet to come). */
-const placeholderFaces: FaceId[] = []
-
-/** Message key of each face's name. */
-export const FACE_TITLE_KEYS: Record<FaceId, MessageKey> = {
-  wall: 'face.wall',
-  seat: 'face.seat',
-  cockpit: 'face.cockpit',
-  field: 'face.field',
-  admin: 'face.admin',
-}
-
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/wall' },
   {
@@ -84,15 +72,6 @@ const routes: RouteRecordRaw[] = [
     component: () => import('../views/AdminView.vue'),
     meta: { titleKey: 'admin.title', face: 'admin' },
   },
-  ...placeholderFaces.map(
-    (face): RouteRecordRaw => ({
-      path: `/${face}`,
-      name: face,
-      component: () => import('../views/FacePlaceholderView.vue'),
-      props: { face },
-      meta: { titleKey: FACE_TITLE_KEYS[face], face },
-    }),
-  ),
   { path: '/:pathMatch(.*)*', redirect: '/wall' },
 ]
 
