@@ -126,7 +126,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
           telemetry.close()
           await new Promise<void>((resolve) => io.close(() => resolve()))
           server.closeAllConnections()
-          redis?.close()
+          await redis?.close()
           await db.close()
           log.info('OneGrid stopped')
         })()),

@@ -28,13 +28,17 @@ export interface RedisStats {
 
 /** How long start-up waits for a first connection before going on without it. */
 const FIRST_CONNECT_MS = 5_000
+/** How long close() lets commands in flight answer (the adapter blocks on its stream 2 s at a time). */
+const CLOSE_WAIT_MS = 5_000
 
 /** What this module needs of a node-redis client, whatever its modules and protocol version. */
 interface Tracked {
   readonly isReady: boolean
+  readonly isOpen: boolean
   on(event: 'error', listener: (err: Error) => void): unknown
   on(event: 'ready' | 'end' | 'reconnecting', listener: () => void): unknown
   destroy(): void
+  close(): Promise<unknown>
 }
 
 function describeUrl(url: string): string {
@@ -121,8 +125,22 @@ export class RedisLink {
     return { ...this.#stats }
   }
 
-  /** After io.close() (which closes the adapter): ends every Redis connection. */
-  close(): void {
-    for (const c of this.#clients) c.destroy()
+  /**
+   * After io.close() (which closes the adapter): ends every Redis connection once its commands in
+   * flight have answered — the adapter's blocking stream read returns within its block time
+   * (destroying the client instead rejects that read, an unhandled rejection in the adapter's
+   * loop). A connection that has not closed after CLOSE_WAIT_MS is destroyed.
+   */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#clients.map(async (c) => {
+        if (!c.isOpen) return
+        let timer: NodeJS.Timeout | undefined
+        const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS)))
+        const how = await Promise.race([c.close().then(() => 'closed' as const), gaveUp])
+        clearTimeout(timer)
+        if (how === 'timeout') c.destroy()
+      }),
+    )
   }
 }
