@@ -228,7 +228,9 @@ describe.each(backends)('seedObjects on %s', (backend) => {
     expect(await count(s.db, `SELECT count(DISTINCT r.sensor_id)::int AS n FROM sensor_readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.status <> 'alarm' AND r.value >= (s.thresholds ->> 'warn')::float8`)).toBeGreaterThan(0)
   })
 
-  it(
+  // Once, on the embedded database every `npm start` seeds (a second seed of the demo city is
+  // half a minute; the seeder's code is the same on PostGIS).
+  it.runIf(backend === 'embedded')(
     'gives identical rows for the same seed and anchor',
     async () => {
       const first = await checksums(s.db)
