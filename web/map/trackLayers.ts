@@ -9,7 +9,7 @@
 import type { Layer } from '@deck.gl/core'
 import { TripsLayer } from '@deck.gl/geo-layers'
 import { PathLayer, ScatterplotLayer } from '@deck.gl/layers'
-import { OUTSIDE_COLOR, positionAt, type PreparedTrack, type TrackRun } from './playback.ts'
+import { OUTSIDE_COLOR, positionAt, type PlaybackClock, type PreparedTrack, type TrackRun } from './playback.ts'
 
 type RGB = [number, number, number]
 type RGBA = [number, number, number, number]
@@ -113,4 +113,46 @@ export function trackLayers(o: TrackLayerOptions): { under: Layer[]; heads: Laye
     updateTriggers: { getPosition: o.frame, getFillColor: o.frame, getLineColor: o.frame },
   }) as unknown as Layer
   return { under, heads }
+}
+
+/**
+ * Drives a replay clock with animation frames, by wall time: a slow renderer still replays at the
+ * chosen speed, and a tab that was hidden does not jump ahead by more than 2 s. Every frame ticks
+ * the clock and calls `frame`; `ui` at most every 100 ms and once more when the clock stops, then
+ * `stopped`. The clock is read anew each frame (a new load replaces it).
+ */
+export class ReplayLoop {
+  #raf = 0
+  #lastFrame = 0
+  #lastUi = 0
+  constructor(
+    private readonly clock: () => PlaybackClock,
+    private readonly hooks: { frame(): void; ui(): void; stopped(): void },
+  ) {}
+
+  /** Runs frames while the clock plays (call after clock.play()). */
+  start(): void {
+    this.#lastFrame = 0
+    if (!this.#raf && this.clock().playing) this.#raf = requestAnimationFrame(this.#step)
+  }
+
+  stop(): void {
+    if (this.#raf) cancelAnimationFrame(this.#raf)
+    this.#raf = 0
+  }
+
+  readonly #step = (ts: number): void => {
+    this.#raf = 0
+    const clock = this.clock()
+    const dt = this.#lastFrame ? Math.min(ts - this.#lastFrame, 2000) : 0
+    this.#lastFrame = ts
+    clock.tick(dt)
+    this.hooks.frame()
+    if (ts - this.#lastUi > 100 || !clock.playing) {
+      this.#lastUi = ts
+      this.hooks.ui()
+    }
+    if (clock.playing) this.#raf = requestAnimationFrame(this.#step)
+    else this.hooks.stopped()
+  }
 }
