@@ -31,10 +31,10 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Signs in as the demo admin; the session cookie. */
+/** Signs in as the demo dispatcher (who sees every layer of the whole city); the session cookie. */
 export async function login(url: string, password: string): Promise<string> {
-  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) })
-  if (res.status !== 200) throw new Error(`signing in as admin failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
+  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'dispatcher', password }) })
+  if (res.status !== 200) throw new Error(`signing in as dispatcher failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('onegrid_session='))
   if (!cookie) throw new Error('no session cookie')
   return cookie.split(';')[0]!

@@ -29,6 +29,8 @@
  * --tiles=n per zoom (30) · --points=n around-incident points (30) · --duration=s per throughput
  * run (2) · --connections=n (16) · --out=DIR (bench/results) · --seed-only (prepare the databases, no runs).
  * The demo accounts' password: ONEGRID_SEED_PASSWORD, default "onegrid-bench" (used when seeding).
+ * ONEGRID_JOBS, ONEGRID_SIMULATE and ONEGRID_MQTT_PORT, when set, go to the server (periodic jobs,
+ * simulator, embedded broker port; by default as `npm start` has them).
  */
 import fs from 'node:fs'
 import http from 'node:http'
@@ -170,7 +172,11 @@ function parseOptions(argv: string[]): Options {
   }
 }
 
+/** Server settings the bench takes from its environment when set (otherwise the server's defaults). */
+const PASSED_SETTINGS = ['ONEGRID_JOBS', 'ONEGRID_SIMULATE', 'ONEGRID_MQTT_PORT'] as const
+
 function serverConfig(backend: Backend, opts: Options): Config {
+  const passed = Object.fromEntries(PASSED_SETTINGS.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]]))
   return loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -179,6 +185,7 @@ function serverConfig(backend: Backend, opts: Options): Config {
     ONEGRID_DEMO_ANCHOR: '2026-11-01',
     ONEGRID_WEB_DIR: path.join(projectRoot, 'dist', 'web'),
     LOG_LEVEL: opts.logLevel,
+    ...passed,
     ...(backend === 'postgres' ? { DATABASE_URL: opts.databaseUrl } : { ONEGRID_DATA_DIR: opts.dataDir }),
   })
 }

@@ -5,8 +5,8 @@ import { grids } from './grids.ts'
 import { cameras, caseHeat, cases, keyPlaces, parts, sensors, workers } from './objects.ts'
 import type { LayerDef, PropertyType } from './types.ts'
 
-export type { Aggregation, DeckRenderer, LayerDef, PropertyType, Role, Slot, StyleLayer, ThemeName } from './types.ts'
-export { ROLES, SLOTS, THEME_NAMES } from './types.ts'
+export type { Aggregation, DeckRenderer, LayerDef, LayerPermission, PropertyType, Slot, StyleLayer, ThemeName } from './types.ts'
+export { SLOTS, THEME_NAMES } from './types.ts'
 
 /** Ids that name routes of their own and so can never be layer ids. */
 export const RESERVED_IDS = new Set(['catalog', 'health', 'metrics'])
@@ -50,9 +50,9 @@ export function tileProperties(def: LayerDef): Record<string, PropertyType> {
   return { ...def.properties, ...aggregateProperties(def) }
 }
 
-/** Whether a user with this role may see the layer at all (scope then filters its features). */
-export function visibleTo(def: LayerDef, role: string | undefined): boolean {
-  return !def.roles || (role !== undefined && (def.roles as readonly string[]).includes(role))
+/** Whether a user with these permissions may see the layer at all (scope then filters its features). */
+export function visibleTo(def: LayerDef, actor: { permissions: ReadonlySet<string> } | null | undefined): boolean {
+  return actor?.permissions.has(def.permission ?? 'map.base') ?? false
 }
 
 function buildCatalog(defs: LayerDef[]): ReadonlyMap<string, LayerDef> {

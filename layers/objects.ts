@@ -1,5 +1,5 @@
 import { STATUS, SURFACES } from '../styles/palette.ts'
-import { FONT, type LayerDef, type Role, type StyleLayer } from './types.ts'
+import { FONT, type LayerDef, type StyleLayer } from './types.ts'
 
 /**
  * The objects the hall watches, as point layers scoped by grid code. At low zoom (and wherever a
@@ -7,10 +7,6 @@ import { FONT, type LayerDef, type Role, type StyleLayer } from './types.ts'
  * (LayerDef.aggregate); `aggregateStyle` draws those cells, the `-dot` layers the points.
  */
 
-/** Roles that work with the city's objects; security admins and auditors see the base map only. */
-export const OPERATIONS: readonly Role[] = ['admin', 'dispatcher', 'leader', 'supervisor', 'worker', 'wall']
-/** Roles that watch people's positions: the command side, not the field (or auditors). */
-export const COMMAND: readonly Role[] = ['admin', 'dispatcher', 'leader', 'supervisor', 'wall']
 
 /** Only features, not aggregated cells (cells carry `count`). */
 const FEATURES = ['!', ['has', 'count']]
@@ -53,7 +49,7 @@ export function aggregateStyle(id: string, colors: Record<string, string>, fallb
     },
   ] as StyleLayer[]
 }
-const base: Pick<LayerDef, 'geometryType' | 'idColumn' | 'geomColumn' | 'scopeColumn' | 'maxzoom' | 'featureLimit' | 'buffer' | 'attribution' | 'realtime' | 'roles'> = {
+const base: Pick<LayerDef, 'geometryType' | 'idColumn' | 'geomColumn' | 'scopeColumn' | 'maxzoom' | 'featureLimit' | 'buffer' | 'attribution' | 'realtime' | 'permission'> = {
   geometryType: 'point',
   idColumn: 'id',
   geomColumn: 'geom_3857',
@@ -63,7 +59,7 @@ const base: Pick<LayerDef, 'geometryType' | 'idColumn' | 'geomColumn' | 'scopeCo
   buffer: 16,
   attribution: 'OneGrid demo data',
   realtime: [],
-  roles: OPERATIONS,
+  permission: 'map.objects',
 }
 
 const INK = SURFACES.night.ink
@@ -172,7 +168,7 @@ export const workers: LayerDef = {
   properties: { code: 'string', name: 'string', role: 'string', duty_status: 'string', out_of_grid: 'boolean', grid_code: 'string' },
   minzoom: 8,
   aggregate: { belowZoom: 13, cell: 256, statusColumn: 'duty_status', statuses: ['busy', 'on_duty', 'off_duty', 'leave'] },
-  roles: COMMAND,
+  permission: 'workers.read',
   style: [
     ...aggregateStyle('workers', STATUS.duty, STATUS.duty.off_duty),
     // 出格预警: an on-duty worker outside their grids gets a red ring.
@@ -245,6 +241,7 @@ export const cases: LayerDef = {
   card: 'case',
   title: { 'zh-CN': '案件', en: 'Cases' },
   group: 'cases',
+  permission: 'cases.read',
   table: 'case_map',
   properties: {
     code: 'string',
@@ -275,6 +272,7 @@ export const caseHeat: LayerDef = {
   id: 'case_heat',
   title: { 'zh-CN': '案件热力', en: 'Case heat' },
   group: 'cases',
+  permission: 'cases.read',
   table: 'open_case_map',
   properties: {},
   minzoom: 8,

@@ -42,9 +42,8 @@ export type StyleLayer = DistributiveOmit<LayerSpecification, 'source' | 'source
 /** Omit applied to each member of a union (a plain Omit keeps only the keys all members share). */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-/** The roles of users (users.role). */
-export const ROLES = ['admin', 'security_admin', 'auditor', 'dispatcher', 'leader', 'supervisor', 'worker', 'wall'] as const
-export type Role = (typeof ROLES)[number]
+/** The permissions that open a layer (server/auth/permissions.ts holds them all and the role matrix). */
+export type LayerPermission = 'map.base' | 'map.objects' | 'cases.read' | 'workers.read'
 
 /**
  * Server-side aggregation of a point layer: the tile then holds one point per cell of a square
@@ -110,8 +109,8 @@ export interface LayerDef {
   hidden?: true
   /** An extra deck.gl rendering in the web (see DeckRenderer). */
   deck?: DeckRenderer
-  /** Roles that may see the layer; absent = every role. */
-  roles?: readonly Role[]
+  /** The permission that shows the layer (then scope filters its features); absent = map.base. */
+  permission?: LayerPermission
   /** false: not an OGC API collection (a derived view of another layer's features). */
   ogc?: false
   /**

@@ -14,7 +14,12 @@ import type { Logger } from './log.ts'
 import { errorHandler, HttpError } from './http/errors.ts'
 import { accessLog, requestId, securityHeaders } from './http/middleware.ts'
 import { authRoutes, loadActor, requireUser } from './auth/routes.ts'
+import { LoginLimits } from './auth/limits.ts'
+import { csrfGuard } from './http/csrf.ts'
 import { Sessions } from './auth/sessions.ts'
+import { AuditLog } from './audit/log.ts'
+import { auditWrites } from './audit/middleware.ts'
+import { auditRoutes } from './audit/routes.ts'
 import { createEncoder, type TileEncoder } from '../tiles/encoder.ts'
 import { MVT_TYPE, tileRoutes } from '../tiles/routes.ts'
 import { ogcRoutes } from './ogc/routes.ts'
@@ -34,6 +39,9 @@ import { Telemetry } from './realtime/telemetry.ts'
 import { importRoutes } from './import/routes.ts'
 import { exportRoutes } from './export/routes.ts'
 import { adminRoutes } from './admin/stats.ts'
+import { accessRoutes } from './admin/access.ts'
+import { peopleRoutes } from './people/routes.ts'
+import { guardRoutes } from './auth/route-permissions.ts'
 import { spatialRoutes } from './spatial/routes.ts'
 import { indicatorRoutes } from './stats/indicators.ts'
 import { assessmentRoutes } from './assessment/routes.ts'
@@ -87,6 +95,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   /** What main starts next to the app (MQTT ingest, embedded broker, Redis link, job scheduler), for /api/health and revocations. */
   runtime: Runtime
   positions: PositionService
+  /** The audit log (docs/audit.md): writes, logins and config changes are recorded by the app; record sensitive reads with it. */
+  audit: AuditLog
 } {
   const app = new Koa()
   app.proxy = false
@@ -97,7 +107,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') return
     log.error({ err }, 'unhandled server error')
   })
-  const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS)
+  const sessions = new Sessions(db, config.ONEGRID_SESSION_HOURS, config.ONEGRID_SESSION_IDLE_MINUTES)
+  const audit = new AuditLog(db, { log })
   const encoder = createEncoder(caps.mvt, db)
   // Domain events, logged with the change and pushed after commit; main binds it to socket.io.
   const events = new EventLog(db)
@@ -105,6 +116,8 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   const telemetry = new Telemetry({ intervalMs: config.ONEGRID_TELEMETRY_MS, log })
   // Events to one user's sockets; main binds it to socket.io once that is attached.
   const notifier = new UserNotifier()
+  // Signed out everywhere (POST /api/auth/logout-all): the user's sockets close too.
+  sessions.onAllEnded((userId) => notifier.disconnectUser(userId))
   // Encoded tiles by layer, z/x/y and scope; writers invalidate them through `tiles` (main binds it to socket.io).
   const tiles = new TileInvalidator(new TileCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 20_000 }))
   // Worker fixes from POST /api/positions and the socket `position` message (main hands it to socket.io).
@@ -115,7 +128,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(errorHandler(log))
   app.use(requestId())
   app.use(accessLog(log))
-  app.use(securityHeaders())
+  app.use(securityHeaders({ publicUrl: config.ONEGRID_PUBLIC_URL }))
   app.use(
     compress({
       filter: (type) => /json|text|javascript|css|svg|xml/.test(type) || type === MVT_TYPE,
@@ -132,7 +145,10 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   })
   // Imports read their raw body themselves (files up to ONEGRID_IMPORT_MAX_MB); Open311 parses its form.
   app.use((ctx, next) => (ctx.path.startsWith('/api/import/') || ctx.path.startsWith('/open311/') ? next() : jsonBody(ctx, next)))
+  // Cookie-authenticated state changes (and sign-ins) from another site: 403 (http/csrf.ts).
+  app.use(csrfGuard({ publicUrl: config.ONEGRID_PUBLIC_URL }))
   app.use(loadActor(sessions))
+  app.use(auditWrites(audit))
 
   const api = new Router({ prefix: '/api' })
   api.get('/health', (ctx) => {
@@ -140,7 +156,9 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())
-  app.use(authRoutes(db, sessions, config.ONEGRID_SESSION_HOURS).routes())
+  // Sign-in rate limits and lockout (auth/limits.ts): per username in the database, per address in memory.
+  const loginLimits = new LoginLimits(db, { maxFailures: config.ONEGRID_LOGIN_MAX_FAILURES, lockMinutes: config.ONEGRID_LOGIN_LOCK_MINUTES, ipFailures: config.ONEGRID_LOGIN_IP_FAILURES })
+  app.use(authRoutes(db, sessions, config.ONEGRID_SESSION_HOURS, loginLimits, audit).routes())
 
   // Every other /api, /tiles and /ogc route needs a user; styles and /open311 are public.
   app.use(async (ctx, next) => {
@@ -155,6 +173,10 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(importRoutes({ db, maxBytes: config.ONEGRID_IMPORT_MAX_MB * 1024 * 1024, notifier, tz: config.ONEGRID_TZ }).routes())
   app.use(exportRoutes({ db }).routes())
   app.use(adminRoutes({ db }).routes())
+  // The permission matrix (security admin) and accounts (system admin), and residents (masked; unmasked reads audited).
+  app.use(accessRoutes({ db }).routes())
+  app.use(peopleRoutes({ db, audit }).routes())
+  app.use(auditRoutes({ audit, tz: config.ONEGRID_TZ }).routes())
   app.use(spatialRoutes({ db }).routes())
   app.use(indicatorRoutes({ db, tz: config.ONEGRID_TZ }).routes())
   app.use(assessmentRoutes({ db, tz: config.ONEGRID_TZ }).routes())
@@ -195,5 +217,7 @@ export function createApp({ config, db, caps, log }: AppDeps): {
     ctx.set('Cache-Control', 'no-cache')
     ctx.body = fs.createReadStream(index)
   })
-  return { app, sessions, encoder, notifier, tiles, events, telemetry, runtime, positions }
+  // Every route's permission check in front of its handlers (auth/route-permissions.ts); throws on a route it does not know.
+  guardRoutes(app)
+  return { app, sessions, encoder, notifier, tiles, events, telemetry, runtime, positions, audit }
 }

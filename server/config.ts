@@ -46,6 +46,30 @@ export const ConfigSchema = z.object({
     .optional(),
   ONEGRID_PUBLIC_URL: z.url().optional(),
   ONEGRID_SESSION_HOURS: z.coerce.number().positive().default(12),
+  // Sign-in hardening (server/auth/limits.ts): an idle session ends after this many minutes without a request (0: never,
+  // only ONEGRID_SESSION_HOURS); a username is locked for ONEGRID_LOGIN_LOCK_MINUTES after ONEGRID_LOGIN_MAX_FAILURES
+  // failed sign-ins in a row; a client address is refused for the rest of a window of ONEGRID_LOGIN_LOCK_MINUTES once it
+  // has ONEGRID_LOGIN_IP_FAILURES failed sign-ins in it (0: no per-address limit).
+  ONEGRID_SESSION_IDLE_MINUTES: z.coerce
+    .number({ error: 'ONEGRID_SESSION_IDLE_MINUTES must be a number of minutes (0: no idle timeout)' })
+    .min(0, 'ONEGRID_SESSION_IDLE_MINUTES must be 0 (no idle timeout) or a positive number of minutes')
+    .default(0),
+  ONEGRID_LOGIN_MAX_FAILURES: z.coerce
+    .number({ error: 'ONEGRID_LOGIN_MAX_FAILURES must be a whole number of failed sign-ins' })
+    .int('ONEGRID_LOGIN_MAX_FAILURES must be a whole number of failed sign-ins')
+    .min(1, 'ONEGRID_LOGIN_MAX_FAILURES must be at least 1')
+    .max(1000, 'ONEGRID_LOGIN_MAX_FAILURES must be at most 1000')
+    .default(5),
+  ONEGRID_LOGIN_LOCK_MINUTES: z.coerce
+    .number({ error: 'ONEGRID_LOGIN_LOCK_MINUTES must be a number of minutes (fractions allowed, e.g. 0.5)' })
+    .positive('ONEGRID_LOGIN_LOCK_MINUTES must be more than 0 minutes (fractions allowed, e.g. 0.5)')
+    .max(10_080, 'ONEGRID_LOGIN_LOCK_MINUTES must be at most 10080 (a week)')
+    .default(15),
+  ONEGRID_LOGIN_IP_FAILURES: z.coerce
+    .number({ error: 'ONEGRID_LOGIN_IP_FAILURES must be a whole number of failed sign-ins (0: no per-address limit)' })
+    .int('ONEGRID_LOGIN_IP_FAILURES must be a whole number of failed sign-ins (0: no per-address limit)')
+    .min(0, 'ONEGRID_LOGIN_IP_FAILURES must be 0 (no per-address limit) or more')
+    .default(20),
   ONEGRID_WEB_DIR: z.string().min(1).default(path.join(projectRoot, 'dist', 'web')),
   ONEGRID_IMPORT_MAX_MB: z.coerce.number().positive('ONEGRID_IMPORT_MAX_MB must be a positive number of megabytes').default(50),
   // Case photos (server/cases/attachments.ts): where they are kept (outside the web root) and the largest one accepted.

@@ -1,5 +1,6 @@
 import http from 'node:http'
 import { pathToFileURL } from 'node:url'
+import type Koa from 'koa'
 import { ConfigError, loadConfig, version, type Config } from './config.ts'
 import { openDb, StartupError, type Db } from './db/index.ts'
 import { migrate } from './db/migrate.ts'
@@ -25,6 +26,8 @@ export interface RunningServer {
   db: Db
   caps: Capabilities
   io: Io
+  /** The Koa app (its routers are what the permission table and the route-driven tests walk). */
+  app: Koa
   /** Live readings and positions to screens (ingest, positions and the simulator offer to it). */
   telemetry: Telemetry
   close(): Promise<void>
@@ -48,8 +51,20 @@ function listen(server: http.Server, port: number, host: string): Promise<number
   })
 }
 
+/**
+ * Fails fast on a port that is taken or not allowed, before the database is opened (a first start
+ * seeds for a minute or more first). The real listen afterwards still reports a port taken meanwhile.
+ */
+async function checkPort(port: number, host: string): Promise<void> {
+  if (port === 0) return
+  const probe = http.createServer()
+  await listen(probe, port, host)
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+}
+
 /** Opens the database, migrates, seeds on first start, and serves HTTP + socket.io. */
 export async function startServer(config: Config, log: Logger = createLogger(config.LOG_LEVEL)): Promise<RunningServer> {
+  await checkPort(config.PORT, config.HOST)
   const db = await openDb(config)
   // What is already running when start-up fails further on is stopped again (last started first).
   const undo: (() => unknown)[] = []
@@ -66,7 +81,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     server.headersTimeout = 66_000
     // With REDIS_URL several processes share socket.io broadcasts (docs/scale-out.md).
     const redis = (runtime.redis = config.REDIS_URL ? await RedisLink.open(config.REDIS_URL, { prefix: config.ONEGRID_REDIS_PREFIX, log }) : null)
-    const io = attachSocket(server, { sessions, log, version, events, db, telemetry, positions, adapter: redis?.adapter })
+    const io = attachSocket(server, { sessions, log, version, events, db, telemetry, positions, adapter: redis?.adapter, publicUrl: config.ONEGRID_PUBLIC_URL })
     // The adapter stops reading Redis when io closes; only then are its connections ended.
     if (redis) undo.push(() => new Promise<void>((resolve) => io.close(() => resolve())).then(() => redis.close()))
     notifier.bind(io)
@@ -115,6 +130,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       db,
       caps,
       io,
+      app,
       telemetry,
       close: () =>
         (closing ??= (async () => {

@@ -59,9 +59,9 @@ export function styleRoutes(publicUrl?: string): Router {
   r.get('/:name.json', (ctx) => {
     const name = ctx.params.name
     if (!Object.hasOwn(THEMES, name)) throw new HttpError(404, `unknown style "${name}"; styles: ${Object.keys(THEMES).join(', ')}`)
-    // Only the layers the asker's role may see (signed out: those shown to everyone).
-    const role: string | undefined = ctx.state.actor?.role
-    ctx.body = buildStyle(name as ThemeName, baseUrl(ctx, publicUrl), (def) => visibleTo(def, role))
+    // Only the layers the asker may see (signed out: the base map's, whose tiles still need a session).
+    const actor = ctx.state.actor
+    ctx.body = buildStyle(name as ThemeName, baseUrl(ctx, publicUrl), (def) => (actor ? visibleTo(def, actor) : !def.permission))
     ctx.set('Cache-Control', 'no-cache')
     ctx.vary('Cookie')
   })

@@ -30,11 +30,11 @@ export interface TileRoutesOptions {
 /** At most this many layers in one composite tile request. */
 export const MAX_COMPOSITE = 16
 
-/** The layer, if it exists (404) and the actor's role may see it (403). */
+/** The layer, if it exists (404) and the actor may see it (403). */
 function layerFor(id: string, actor: Actor): LayerDef {
   const layer = catalog.get(id)
   if (!layer) throw new HttpError(404, `unknown layer "${id}"; see /tiles/catalog.json`)
-  if (!visibleTo(layer, actor.role)) throw new HttpError(403, `layer "${id}" is not shown to ${actor.role} users`)
+  if (!visibleTo(layer, actor)) throw new HttpError(403, `layer "${id}" needs the permission ${layer.permission ?? 'map.base'}, which the ${actor.role} role does not hold`)
   return layer
 }
 
@@ -77,9 +77,9 @@ export function tileRoutes(opts: TileRoutesOptions): Router {
   }
 
   r.get('/catalog.json', (ctx) => {
-    const role = (ctx.state.actor as Actor).role
+    const actor = ctx.state.actor as Actor
     ctx.body = {
-      layers: [...catalog.values()].filter((l) => visibleTo(l, role)).map((l) => ({
+      layers: [...catalog.values()].filter((l) => visibleTo(l, actor)).map((l) => ({
         id: l.id,
         title: l.title,
         group: l.group,

@@ -1,3 +1,5 @@
+// First: zod must not probe eval under our CSP (see the module).
+import './zod-jitless.ts'
 // Library CSS first, our own after it: MapLibre's `.maplibregl-map { position: relative }`
 // must not override the explicit sizing of our map containers.
 import 'maplibre-gl/dist/maplibre-gl.css'

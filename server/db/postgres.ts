@@ -10,7 +10,8 @@ function describeUrl(url: string): string {
   }
 }
 
-function wrap(c: pg.Pool | pg.PoolClient): Queryable {
+/** A pg pool, pooled client or plain client as our Queryable (the backup tool wraps its own client with it). */
+export function wrap(c: pg.Pool | pg.PoolClient | pg.Client): Queryable {
   return {
     async query<T>(sql: string, params: unknown[] = []): Promise<QueryResult<T>> {
       const r = await c.query(sql, params)

@@ -1,8 +1,8 @@
 /**
  * GET /api/features/:layer/:id — the card of one clicked feature (server/features/types.ts):
  * `:layer` a catalog layer with `card` (404 naming the layer otherwise), `:id` its feature id (the
- * MVT feature id; a positive integer, else 400). Roles: those the layer names, else the seat's
- * (SEAT_ROLES; 403 for others). A feature outside the asker's scope is 404, like an unknown one.
+ * MVT feature id; a positive integer, else 400). Permission: the layer's, and cases.read for base
+ * layers (mayOpenCards; 403 for others). A feature outside the asker's scope is 404, like an unknown one.
  */
 import Router from '@koa/router'
 import { z } from 'zod'
@@ -33,7 +33,7 @@ export function featureRoutes(opts: { features: FeatureService }): Router {
     const actor: Actor = ctx.state.actor
     const layer = cardLayer(ctx.params.layer)
     const { id } = parseParams(FeatureId, { id: ctx.params.id })
-    if (!mayOpenCards(layer, actor.role)) throw new HttpError(403, `the cards of layer "${layer.id}" are not shown to ${actor.role} users`)
+    if (!mayOpenCards(layer, actor)) throw new HttpError(403, `the cards of layer "${layer.id}" are not shown to ${actor.role} users (permissions ${layer.permission ?? 'map.base'} and cases.read)`)
     const card = await opts.features.card(layer, id, actor)
     if (!card) throw new HttpError(404, `no feature ${id} of layer "${layer.id}" in your scope`)
     ctx.set('Cache-Control', 'private, no-store')

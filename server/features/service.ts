@@ -13,7 +13,8 @@ import type { Queryable } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 import type { PositionService } from '../positions/service.ts'
 import { zoneClock } from '../time/zone.ts'
-import type { LayerDef } from '../../layers/index.ts'
+import { visibleTo, type LayerDef } from '../../layers/index.ts'
+import { can } from '../auth/permissions.ts'
 import type {
   AdminUnitCard, BuildingCard, CameraCard, CardKind, CaseCard, CaseLine, DeptRef, FeatureCard, GridCard, KeyPlaceCard, PartCard, SensorCard, UnitRef, WorkerCard,
 } from './types.ts'
@@ -46,13 +47,12 @@ export function cameraStream(streamUrl: string | null): { streamUrl: string; sim
   return { streamUrl: DEMO_STREAM_URL, simulated: true }
 }
 
-/** The roles that work the seat: who may open a card of a layer that does not name its roles. */
-export const SEAT_ROLES = ['admin', 'dispatcher', 'leader', 'supervisor'] as const
-
-/** Whether the role may open the cards of this layer: the layer's roles, else the seat's. */
-export function mayOpenCards(layer: LayerDef, role: string | undefined): boolean {
-  const roles: readonly string[] = layer.roles ?? SEAT_ROLES
-  return role !== undefined && roles.includes(role)
+/**
+ * Whether the actor may open the cards of this layer: the layer's permission; the cards of base
+ * layers (grids, divisions, buildings) summarise cases and teams, so they also need cases.read.
+ */
+export function mayOpenCards(layer: LayerDef, actor: Actor): boolean {
+  return visibleTo(layer, actor) && (layer.permission !== undefined || can(actor, 'cases.read'))
 }
 
 type Scope = Pick<Actor, 'scopePrefix' | 'unrestricted'>

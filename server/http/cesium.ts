@@ -27,12 +27,19 @@ export const CESIUM_PREFIX = '/cesium/'
  * (no 'unsafe-eval'), and the whole import fails. `globalThis` is what that eval returns.
  */
 const KNOCKOUT_EVAL = 'this||(0,eval)("this")'
+/**
+ * It also bundles protobuf.js, whose `inquire` looks for Node's `require` with
+ * `eval("quire".replace(/^/,"re"))` inside a try when its utilities load (for "buffer" and
+ * "long"). Under our CSP that eval throws and inquire answers null, but the browser reports a
+ * violation each time. Calling null throws in the same try: the same answer, no eval.
+ */
+const PROTOBUF_INQUIRE_EVAL = 'eval("quire".replace(/^/,"re"))'
 let patchedIndex: Buffer | null = null
 function indexJs(): Buffer {
   if (!patchedIndex) {
     const source = fs.readFileSync(path.join(CESIUM_DIR, 'index.js'), 'utf8')
-    // Exactly one occurrence is expected; a Cesium without it needs no patch (the e2e test loads it under the real CSP).
-    patchedIndex = Buffer.from(source.replace(KNOCKOUT_EVAL, 'this||globalThis'))
+    // One occurrence of each is expected; a Cesium without them needs no patch (the e2e tests load it under the real CSP and fail on any violation).
+    patchedIndex = Buffer.from(source.replace(KNOCKOUT_EVAL, 'this||globalThis').replace(PROTOBUF_INQUIRE_EVAL, '(null)'))
   }
   return patchedIndex
 }

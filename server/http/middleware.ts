@@ -25,8 +25,26 @@ export function accessLog(log: Logger) {
   }
 }
 
-/** Security headers. The app loads nothing from other hosts, so the policy says so. */
-export function securityHeaders() {
+/**
+ * Security headers. The app loads nothing from other hosts, so the policy says so.
+ * Strict-Transport-Security only where the browser reached us over https — this process's own TLS,
+ * or ONEGRID_PUBLIC_URL being https (a TLS proxy in front); browsers ignore it over plain http.
+ */
+export function securityHeaders(opts: { publicUrl?: string } = {}) {
+  const httpsInFront = opts.publicUrl?.startsWith('https:') ?? false
+  // The field page follows the worker's position and the briefing goes full screen; nothing uses the rest.
+  const permissions = [
+    'geolocation=(self)',
+    'fullscreen=(self)',
+    'camera=()',
+    'microphone=()',
+    'payment=()',
+    'usb=()',
+    'serial=()',
+    'bluetooth=()',
+    'midi=()',
+    'display-capture=()',
+  ].join(', ')
   const csp = [
     "default-src 'self'",
     "script-src 'self' 'wasm-unsafe-eval'",
@@ -47,6 +65,10 @@ export function securityHeaders() {
     ctx.set('Referrer-Policy', 'same-origin')
     ctx.set('X-Frame-Options', 'SAMEORIGIN')
     ctx.set('Content-Security-Policy', csp)
+    ctx.set('Permissions-Policy', permissions)
+    ctx.set('Cross-Origin-Opener-Policy', 'same-origin')
+    ctx.set('Cross-Origin-Resource-Policy', 'same-origin')
+    if (ctx.secure || httpsInFront) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains')
     await next()
   }
 }

@@ -159,9 +159,25 @@ export function summarizeRejection(r: ImportReport): string {
   return `${r.rejectedCount} of ${r.total} feature${r.total === 1 ? '' : 's'} rejected, nothing was written — ${first}${r.rejectedCount > 3 ? '; …' : ''}`
 }
 
+/**
+ * How long PostgreSQL may spend checking (and repairing) one batch, then one geometry: ST_MakeValid
+ * of a polygon that crosses itself thousands of times runs for minutes (a 2,000-vertex zig-zag:
+ * ~30 s; 10,000: longer than anyone waits). GEOS notices the cancel late (a 3,000-vertex zig-zag
+ * stops after ~12 s), but it stops. The embedded database has no statement timeout.
+ */
+const CHECK_TIMEOUT_MS = 3_000
+const QUERY_CANCELED = '57014'
+
 async function checkGeometriesInDb(db: Db, layer: ImportLayer, items: Item[], progress: (n: number) => void): Promise<void> {
   const kind = layer.geometry
   if (kind === 'point') return
+  const check = (geometries: unknown[]) =>
+    db.kind === 'postgres'
+      ? db.transaction(async (tx) => {
+          await tx.query(`SET LOCAL statement_timeout = ${CHECK_TIMEOUT_MS}`)
+          return tx.query<Row>(sql.check_geometries, [JSON.stringify(geometries), kind])
+        })
+      : db.query<Row>(sql.check_geometries, [JSON.stringify(geometries), kind])
   type Row = { i: number; valid: boolean; reason: string | null; repaired_type: string | null; repaired_empty: boolean | null; area_m2: number | null }
   const apply = (item: Item, row: Row) => {
     const where = row.reason ? ` (${row.reason})` : ''
@@ -180,15 +196,21 @@ async function checkGeometriesInDb(db: Db, layer: ImportLayer, items: Item[], pr
   let done = 0
   for (const batch of chunks(items, BATCH)) {
     try {
-      const { rows } = await db.query<Row>(sql.check_geometries, [JSON.stringify(batch.map((it) => it.geometry)), kind])
+      const { rows } = await check(batch.map((it) => it.geometry))
       rows.forEach((row) => apply(batch[row.i], row))
-    } catch {
-      // One geometry PostGIS cannot read spoils the batch: check them one by one to name it.
+    } catch (batchErr) {
+      // One geometry PostGIS cannot read (or check in time) spoils the batch: check them one by one to name it.
       for (const it of batch) {
         try {
-          const { rows } = await db.query<Row>(sql.check_geometries, [JSON.stringify([it.geometry]), kind])
+          if (batch.length === 1) throw batchErr
+          const { rows } = await check([it.geometry])
           apply(it, rows[0])
         } catch (err) {
+          if ((err as { code?: string }).code === QUERY_CANCELED) {
+            // The file is rejected now: the rest is not worth another timeout each.
+            it.reasons.push(`PostGIS could not check and repair this geometry within ${CHECK_TIMEOUT_MS / 1000} s: repair or simplify it before importing (later features were not checked)`)
+            return
+          }
           it.reasons.push(`PostGIS cannot read this geometry: ${(err as Error).message}`)
         }
       }

@@ -14,7 +14,6 @@ import { z } from 'zod'
 import type { Actor } from '../auth/sessions.ts'
 import type { Queryable } from '../db/index.ts'
 import { hashPassword } from '../auth/password.ts'
-import { requireRole } from '../auth/routes.ts'
 import { scopeFilter } from '../auth/scope.ts'
 import { HttpError } from '../http/errors.ts'
 import { parseParams } from '../http/validate.ts'
@@ -110,7 +109,7 @@ export function deviceCredentialRoutes(opts: { db: Queryable; revoked?: (usernam
     if (!rows[0]) throw new HttpError(404, `no sensor ${code} in your scope`)
   }
 
-  r.post('/:code/credentials', requireRole('admin'), async (ctx) => {
+  r.post('/:code/credentials', async (ctx) => {
     const { code } = parseParams(DeviceCodeParam, { code: ctx.params.code })
     await sensorInScope(code, ctx.state.actor)
     if (RESERVED_USERNAMES.has(code)) throw new HttpError(409, `${code} is the name of a built-in MQTT account; rename the sensor`)
@@ -130,7 +129,7 @@ export function deviceCredentialRoutes(opts: { db: Queryable; revoked?: (usernam
     }
   })
 
-  r.delete('/:code/credentials', requireRole('admin'), async (ctx) => {
+  r.delete('/:code/credentials', async (ctx) => {
     const { code } = parseParams(DeviceCodeParam, { code: ctx.params.code })
     await sensorInScope(code, ctx.state.actor)
     if (!(await accounts.remove(code, 'device'))) throw new HttpError(404, `sensor ${code} has no MQTT credentials`)

@@ -16,6 +16,7 @@
  * token), as for other reads. Only these two path shapes exist: anything else under /media is 404,
  * so no path can reach another file.
  */
+import { can } from '../auth/permissions.ts'
 import fs from 'node:fs'
 import type { Context, Next } from 'koa'
 import { HttpError } from '../http/errors.ts'
@@ -116,6 +117,7 @@ export function mediaRoutes(opts: { now?: () => number; loop?: DemoLoop } = {}) 
       throw new HttpError(405, `${ctx.method} is not allowed here: use GET`)
     }
     if (!ctx.state.actor) throw new HttpError(401, 'sign in first: this needs a session cookie or a bearer token')
+    if (!can(ctx.state.actor, 'cameras.view')) throw new HttpError(403, `camera streams need the permission cameras.view, which the ${ctx.state.actor.role} role does not hold`)
     const l = demo()
     if (playlist) {
       ctx.type = PLAYLIST_TYPE

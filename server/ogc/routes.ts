@@ -72,12 +72,12 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
       })
     return served
   }
-  /** The collections the actor's role may see. */
-  const collectionsFor = async (ctx: Context) => (await collections()).filter((l) => visibleTo(l, ctx.state.actor?.role))
+  /** The collections the actor may see. */
+  const collectionsFor = async (ctx: Context) => (await collections()).filter((l) => visibleTo(l, ctx.state.actor))
   async function collectionOr404(ctx: Context, id: string): Promise<LayerDef> {
     const layer = (await collections()).find((l) => l.id === id)
     if (!layer) throw new HttpError(404, `unknown collection "${id}"; see /ogc/collections`)
-    if (!visibleTo(layer, ctx.state.actor?.role)) throw new HttpError(403, `collection "${id}" is not shown to ${ctx.state.actor?.role} users`)
+    if (!visibleTo(layer, ctx.state.actor)) throw new HttpError(403, `collection "${id}" needs the permission ${layer.permission ?? 'map.base'}, which the ${ctx.state.actor?.role} role does not hold`)
     return layer
   }
 

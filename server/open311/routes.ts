@@ -30,7 +30,7 @@ import type { Config } from '../config.ts'
 import type { Db } from '../db/index.ts'
 import { loadSql } from '../db/sqlfile.ts'
 import { baseUrl } from '../http/base-url.ts'
-import { HttpError } from '../http/errors.ts'
+import { fromDbError, HttpError } from '../http/errors.ts'
 import { describeIssues } from '../http/validate.ts'
 import type { Logger } from '../log.ts'
 import type { ReportInput, ReportResult, Reporter, Stage } from '../cases/types.ts'
@@ -197,7 +197,8 @@ function open311Errors(log: Logger): Middleware {
   return async (ctx: Context, next: Next) => {
     try {
       await next()
-    } catch (err) {
+    } catch (caught) {
+      const err = fromDbError(caught) ?? caught
       const e = err as { status?: number; statusCode?: number; message?: string }
       let status = e instanceof HttpError ? e.status : (e.status ?? e.statusCode ?? 500)
       let description = e.message || 'bad request'
@@ -361,11 +362,14 @@ export function open311Routes({ db, cases, config, log }: Open311Deps): Middlewa
   const routes = router.routes() as Middleware
   const errors = open311Errors(log)
   const limit = rateLimit({ write: config.ONEGRID_OPEN311_RATE, read: config.ONEGRID_OPEN311_READ_RATE })
-  return async (ctx, next) => {
+  const open311: Middleware = async (ctx, next) => {
     if (!(ctx.path === PREFIX || ctx.path.startsWith(`${PREFIX}/`))) return next()
     // What no route answers falls through to the app's 404, still inside our error format.
     return errors(ctx, () => limit(ctx, () => routes(ctx, next)))
   }
+  // The router behind the wrapper, for the app's route table (server/http/route-table.ts); not
+  // `.router`, which would make auth/route-permissions.ts guard these public routes.
+  return Object.assign(open311, { innerRouter: router })
 }
 
 async function listRequests(db: Db, q: z.infer<typeof RequestsQuery>) {

@@ -65,7 +65,8 @@ export const openApiDocument = {
     { name: 'spatial' },
     { name: 'stats' },
     { name: 'data', description: 'import and export' },
-    { name: 'admin' },
+    { name: 'admin', description: 'the three administrators: accounts (system), permissions (security), audit log (audit)' },
+    { name: 'people', description: 'residents: personal data, masked by default' },
     { name: 'sensing', description: 'sensors, alarms and device credentials (readings arrive over MQTT)' },
     { name: 'positions', description: 'worker positions, tracks, presence and geofences' },
     { name: 'screens', description: 'the wall: view sync between screens (pushes go over the socket)' },
@@ -89,10 +90,17 @@ export const openApiDocument = {
           required: true,
           content: { 'application/json': { schema: { type: 'object', required: ['username', 'password'], properties: { username: { type: 'string' }, password: { type: 'string' } } } } },
         },
-        responses: { 200: json('signed in: the user and the session expiry'), ...errors(400, 401, 422) },
+        responses: {
+          200: json('signed in: the user and the session expiry'),
+          ...errors(400, 401, 403, 422),
+          429: { description: 'the username is temporarily locked after ONEGRID_LOGIN_MAX_FAILURES failed sign-ins in a row (account_locked), or the client address has too many failed sign-ins (too_many_attempts); Retry-After says when to try again' },
+        },
       },
     },
     '/api/auth/logout': { post: { tags: ['auth'], summary: 'end the session', responses: { 204: { description: 'signed out (the session, if any, is ended)' } } } },
+    '/api/auth/logout-all': {
+      post: { tags: ['auth'], summary: 'sign out everywhere: end every session of the signed-in user', responses: { 200: json('ended: how many sessions were ended'), ...errors(401, 403) } },
+    },
     '/api/auth/me': { get: { tags: ['auth'], summary: 'the signed-in user', responses: { 200: json('username, displayName, role, scope'), ...errors(401) } } },
     '/tiles/catalog.json': {
       get: { tags: ['tiles'], summary: 'the layer catalog: the layers the caller\'s role may see', responses: { 200: json('layers with their zoom ranges, aggregation and deck.gl renderer'), ...errors(401) } },
@@ -316,7 +324,68 @@ export const openApiDocument = {
         responses: { 200: { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } }, ...errors(401, 404) },
       },
     },
-    '/api/admin/stats': { get: { tags: ['admin'], summary: 'counts per kind (admins)', responses: { 200: json('counts'), ...errors(401, 403) } } },
+    '/api/admin/stats': { get: { tags: ['admin'], summary: 'counts per kind (data.manage: the system admin)', responses: { 200: json('counts'), ...errors(401, 403) } } },
+    '/api/admin/permissions': {
+      get: { tags: ['admin'], summary: 'the permission matrix: roles × permissions, with labels and the separation of the three administrators (permissions.manage)', responses: { 200: json('roles, permissions, matrix, separation'), ...errors(401, 403) } },
+    },
+    '/api/admin/permissions/{role}': {
+      put: {
+        tags: ['admin'],
+        summary: "replace one role's permissions (permissions.manage); 422 names an unknown permission or one the separation of the three administrators forbids",
+        parameters: [pathParam('role', 'a role, e.g. dispatcher')],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['permissions'], properties: { permissions: { type: 'array', items: { type: 'string' } } } } } } },
+        responses: { 200: json('the role and its permissions'), ...errors(400, 401, 403, 422) },
+      },
+    },
+    '/api/admin/users': {
+      get: { tags: ['admin'], summary: 'accounts within the caller\'s scope (users.manage or permissions.manage)', responses: { 200: json('users'), ...errors(401, 403) } },
+      post: {
+        tags: ['admin'],
+        summary: 'create an account with an operational role (users.manage: the system admin; administrator roles are the security admin\'s to give)',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['username', 'displayName', 'password', 'role', 'scope'], properties: { username: { type: 'string' }, displayName: { type: 'string' }, password: { type: 'string' }, role: { type: 'string' }, scope: { type: 'string' } } } } } },
+        responses: { 201: json('the account'), ...errors(400, 401, 403, 409, 422) },
+      },
+    },
+    '/api/admin/users/{username}': {
+      patch: {
+        tags: ['admin'],
+        summary: 'edit an account: displayName, scope, disabled, password (users.manage); disabling or a new password ends its sessions',
+        parameters: [pathParam('username', 'the account')],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: { 204: { description: 'changed' }, ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/admin/users/{username}/role': {
+      put: {
+        tags: ['admin'],
+        summary: "assign an account's role (permissions.manage: the security admin)",
+        parameters: [pathParam('username', 'the account')],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['role'], properties: { role: { type: 'string' } } } } } },
+        responses: { 200: json('username and role'), ...errors(400, 401, 403, 404, 422) },
+      },
+    },
+    '/api/people': {
+      get: {
+        tags: ['people'],
+        summary: "residents (实有人口) within the caller's scope, masked (张**, 3101**********1234); unmasked=true needs people.unmask and is audited",
+        parameters: [
+          query('grid', 'a grid or admin-unit code prefix', { type: 'string' }),
+          query('house', 'a house id', { type: 'integer' }),
+          query('limit', '1…200 (default 50)', { type: 'integer' }),
+          query('after', 'keyset paging: the last id of the previous page', { type: 'integer' }),
+          query('unmasked', 'true: names, ID and phone numbers in clear (people.unmask; recorded in the audit log)', { type: 'boolean' }),
+        ],
+        responses: { 200: json('people, masked, next'), ...errors(400, 401, 403) },
+      },
+    },
+    '/api/people/{id}': {
+      get: {
+        tags: ['people'],
+        summary: 'one resident (404 outside the scope); unmasked=true as for the list',
+        parameters: [pathParam('id', 'resident id'), query('unmasked', 'true: in clear (people.unmask; audited)', { type: 'boolean' })],
+        responses: { 200: json('person, masked'), ...errors(400, 401, 403, 404) },
+      },
+    },
     '/api/sensors/{id}': {
       patch: {
         tags: ['sensing'],

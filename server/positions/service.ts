@@ -10,6 +10,7 @@
  * worker in their scope (the worker is named in each fix).
  */
 import gcoord from 'gcoord'
+import { can } from '../auth/permissions.ts'
 import type { Actor } from '../auth/sessions.ts'
 import { scopeFilter } from '../auth/scope.ts'
 import type { Db, Queryable } from '../db/index.ts'
@@ -33,8 +34,6 @@ export const MAX_RANGE_MS = 31 * 86_400_000
 /** Most track points one answer carries; a longer track is thinned evenly (`truncated`). */
 export const MAX_TRACK_POINTS = 20_000
 
-/** Roles that report for other workers (terminal platforms, the simulator). */
-const REPORTERS = new Set(['admin', 'dispatcher'])
 
 export interface IngestResult {
   accepted: number
@@ -102,8 +101,8 @@ export class PositionService {
       if (t > now + FUTURE_SLACK_MS) throw new HttpError(422, `positions.${i}.ts: ${p.ts} is more than 5 minutes in the future (check the device clock)`)
       if (t < now - MAX_AGE_MS) throw new HttpError(422, `positions.${i}.ts: ${p.ts} is more than 7 days old`)
     })
-    const own = opts.ownOnly === true || actor.role === 'worker'
-    if (!own && !REPORTERS.has(actor.role)) throw new HttpError(403, 'only workers, admins and dispatchers report positions')
+    // Reporting for other workers (terminal platforms, the simulator) needs positions.relay; others report their own fixes only.
+    const own = opts.ownOnly === true || !can(actor, 'positions.relay')
     const fixes = report.positions.map((p) => {
       const [lon, lat] = report.crs === 'gcj02' ? gcoord.transform([p.lon, p.lat] as [number, number], gcoord.GCJ02, gcoord.WGS84) : [p.lon, p.lat]
       return { ...p, lon, lat }
@@ -255,11 +254,11 @@ export class PositionService {
   }
 
   /**
-   * The worker the actor may see: in their scope, or (a worker) themself only. 404 unknown or
-   * outside the scope, 403 a worker asking for someone else.
+   * The worker the actor may see: in their scope with workers.read, else (a worker reporting
+   * their own positions) themself only. 404 unknown or outside the scope, 403 someone else's.
    */
   async worker(actor: Actor, id: number): Promise<{ id: number; code: string; name: string; grid_code: string | null }> {
-    const self = actor.role === 'worker'
+    const self = !can(actor, 'workers.read')
     const { rows } = await this.opts.db.query<{ id: number; code: string; name: string; grid_code: string | null; user_id: number | null }>(sql.worker!, [
       id,
       self ? null : scopeFilter(actor),

@@ -13,6 +13,11 @@ export class UserNotifier {
     this.#io = io
   }
 
+  /** Closes every socket of a user, in every process (signed out everywhere); they may reconnect only with a new session. */
+  disconnectUser(userId: number): void {
+    this.#io?.in(userRoom(userId)).disconnectSockets(true)
+  }
+
   toUser<E extends keyof ServerToClientEvents>(userId: number, event: E, ...args: Parameters<ServerToClientEvents[E]>): void {
     this.#io?.to(userRoom(userId)).emit(event, ...args)
   }

@@ -3,11 +3,11 @@
  * briefing scene — to a wall screen; the wall, subscribed to the room `screen:<id>`, follows it
  * and shows who is in control until the view is released.
  *
- * - `screen:push {screen, view}` / `screen:release {screen}` (socket): admins, dispatchers,
- *   leaders and shift leaders (值班长, users.duties) only; the ack is the new ScreenState or
- *   `{error}` naming why not. Every socket in `screen:<id>` gets `screen:state`.
- * - Joining `screen:<id>` (the `subscribe` message) is for the roles that watch the wall's layers
- *   (layers/objects.ts COMMAND) and answers at once with the screen's current state, if it has one.
+ * - `screen:push {screen, view}` / `screen:release {screen}` (socket): users holding the
+ *   permission screens.push only; the ack is the new ScreenState or `{error}` naming why not.
+ *   Every socket in `screen:<id>` gets `screen:state`.
+ * - Joining `screen:<id>` (the `subscribe` message) needs the permission wall.view and answers at
+ *   once with the screen's current state, if it has one.
  * - GET /api/screens/:id (server/wall/routes.ts) gives the same state.
  *
  * The state is a row of `screens` (migration 015), not process memory: it survives a restart, and
@@ -16,7 +16,7 @@
  * it was set (`at`); a client that may see two states out of order keeps the later one.
  */
 import type { z } from 'zod'
-import { COMMAND } from '../../layers/objects.ts'
+import { can } from '../auth/permissions.ts'
 import type { Actor } from '../auth/sessions.ts'
 import type { Queryable } from '../db/index.ts'
 import { HttpError } from '../http/errors.ts'
@@ -27,12 +27,6 @@ import type { Io } from './socket.ts'
 
 type IoSocket = Io['sockets']['sockets'] extends Map<string, infer S> ? S : never
 
-/** Roles that may push and release views (besides users holding the shift-leader duty). */
-export const PUSH_ROLES: readonly string[] = ['admin', 'dispatcher', 'leader']
-/** The workflow duty (users.duties, migration 011) that may push whatever the role: the shift leader. */
-export const PUSH_DUTY = 'shift_leader'
-/** Roles that may watch a screen (join its room, read its state): those that see the command layers. */
-export const WATCH_ROLES: readonly string[] = COMMAND
 
 export const screenRoom = (id: string) => `screen:${id}`
 const SCREEN_ROOM = /^screen:(.+)$/
@@ -81,20 +75,17 @@ export class ScreenStore {
     return toState(rows[0]!)
   }
 
-  /** Why the actor may not push to or release screens, or null when they may. */
-  async pushDenied(actor: Actor): Promise<string | null> {
-    if (PUSH_ROLES.includes(actor.role)) return null
-    const { rows } = await this.db.query<{ shift_leader: boolean }>('SELECT $2::text = ANY(duties) AS shift_leader FROM users WHERE id = $1', [actor.userId, PUSH_DUTY])
-    if (rows[0]?.shift_leader) return null
-    return `only ${PUSH_ROLES.join(', ')} users or shift leaders (值班长) may push a view to a screen; you are signed in as ${actor.role}`
+  /** Why the actor may not push to or release screens (permission screens.push), or null when they may. */
+  pushDenied(actor: Actor): string | null {
+    return can(actor, 'screens.push') ? null : `pushing a view to a screen needs the permission screens.push, which the ${actor.role} role does not hold`
   }
 }
 
-/** Why the actor may not join these rooms (screen rooms are for the roles that watch the wall), or null. */
+/** Why the actor may not join these rooms (screen rooms need the permission wall.view), or null. */
 export function screenRoomsDenied(actor: Actor, rooms: readonly string[]): string | null {
-  if (WATCH_ROLES.includes(actor.role)) return null
+  if (can(actor, 'wall.view')) return null
   const screens = rooms.filter((r) => SCREEN_ROOM.test(r))
-  return screens.length ? `only ${WATCH_ROLES.join(', ')} users may watch a screen; you are signed in as ${actor.role} (${screens.join(', ')})` : null
+  return screens.length ? `watching a screen needs the permission wall.view, which the ${actor.role} role does not hold (${screens.join(', ')})` : null
 }
 
 /** A screen id from a request path; 400 naming the rule when it is not one. */
@@ -158,7 +149,7 @@ export class ScreenSync {
   }
 
   async #apply(actor: Actor, screen: string, view: ScreenView | null): Promise<ScreenAnswer> {
-    const denied = await this.store.pushDenied(actor)
+    const denied = this.store.pushDenied(actor)
     if (denied) throw new HttpError(403, denied)
     const state = await this.store.set(screen, view, view === null ? null : actor)
     this.opts.io.to(screenRoom(screen)).emit('screen:state', state)

@@ -5,6 +5,7 @@ import type { z } from 'zod'
 import type { Logger } from '../log.ts'
 import type { Queryable } from '../db/index.ts'
 import { inScope, scopeFilter } from '../auth/scope.ts'
+import { can } from '../auth/permissions.ts'
 import { describeIssues } from '../http/validate.ts'
 import { SESSION_COOKIE, tokenFrom, type Actor, type Sessions } from '../auth/sessions.ts'
 import type { EventLog } from './event-log.ts'
@@ -23,20 +24,21 @@ import {
 import type { Telemetry, Viewport } from './telemetry.ts'
 import type { PositionService } from '../positions/service.ts'
 import { HttpError } from '../http/errors.ts'
+import { byCookie, crossSiteReason } from '../http/csrf.ts'
 import { ScreenSync, screenRoomsDenied } from './screens.ts'
 
 /** The largest message a client may send. */
 export const MAX_MESSAGE_BYTES = 512 * 1024
 
 /** Client messages refused (bad shape, rooms outside the scope, screen rooms and pushes the role may not use), by reason: also in /api/health. */
-export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, viewport: 0, position: 0, outOfScope: 0, screen: 0, screenDenied: 0 }
+export const refused = { replay: 0, subscribe: 0, unsubscribe: 0, viewport: 0, position: 0, outOfScope: 0, screen: 0, screenDenied: 0, crossSite: 0 }
 
 export type Io = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, { actor: Actor; viewport?: Viewport }>
 
 /** socket.io on the same HTTP server; a connection needs a session like any request. */
 export function attachSocket(
   server: http.Server,
-  opts: { sessions: Sessions; log: Logger; version: string; events: EventLog; db: Queryable; telemetry?: Telemetry; positions?: PositionService; adapter?: ServerOptions['adapter'] },
+  opts: { sessions: Sessions; log: Logger; version: string; events: EventLog; db: Queryable; telemetry?: Telemetry; positions?: PositionService; adapter?: ServerOptions['adapter']; publicUrl?: string },
 ): Io {
   // adapter: with REDIS_URL the Redis streams adapter (realtime/scale.ts), which keeps recovery working across processes.
   // A client message larger than MAX_MESSAGE_BYTES (the largest legitimate one, 1000 position fixes, is ~150 KB) ends that connection.
@@ -44,7 +46,10 @@ export function attachSocket(
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
-    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000 },
+    // A recovered connection is signed in again (skipMiddlewares: false): the session may have ended
+    // meanwhile (logout-all, idle timeout, a role change), and the actor the adapter kept for it has
+    // been through serialization (its permission set arrives as a plain object through Redis).
+    connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false },
     ...(opts.adapter ? { adapter: opts.adapter } : {}),
   })
   // View sync: screen:push / screen:release, and a screen's state for sockets that join its room (screens.ts).
@@ -53,6 +58,16 @@ export function attachSocket(
     try {
       const cookies = parseCookie(socket.handshake.headers.cookie ?? '')
       const given = typeof socket.handshake.auth?.token === 'string' ? `Bearer ${socket.handshake.auth.token}` : undefined
+      // Signed in by the cookie: only from our own pages (cross-site WebSocket hijacking; http/csrf.ts).
+      if (byCookie(cookies[SESSION_COOKIE], given)) {
+        const h = socket.handshake.headers
+        const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v)
+        const why = crossSiteReason({ origin: one(h.origin), secFetchSite: one(h['sec-fetch-site']), host: one(h.host), secure: socket.handshake.secure }, opts.publicUrl)
+        if (why) {
+          refused.crossSite++
+          return next(new Error(`cross-site connection refused: ${why}`))
+        }
+      }
       const actor = await opts.sessions.lookup(tokenFrom(cookies[SESSION_COOKIE], given))
       if (!actor) return next(new Error('unauthorized'))
       socket.data.actor = actor
@@ -64,7 +79,10 @@ export function attachSocket(
   })
   io.on('connection', (socket) => {
     const actor = socket.data.actor
-    void socket.join([scopeRoom(actor.scopePrefix), userRoom(actor.userId), ...(actor.unrestricted ? [UNRESTRICTED_ROOM] : [])])
+    // The scope's domain events (cases, alarms, workers, sensors) are operations data: for those who
+    // read cases, not the three administrators; everyone gets their own user room (imports, tasks).
+    const operations = can(actor, 'cases.read')
+    void socket.join([userRoom(actor.userId), ...(operations ? [scopeRoom(actor.scopePrefix), ...(actor.unrestricted ? [UNRESTRICTED_ROOM] : [])] : [])])
     void opts.events
       .last()
       .then((lastSeq) => socket.emit('hello', { serverTime: new Date().toISOString(), version: opts.version, user: actor.username, lastSeq }))
@@ -116,10 +134,12 @@ export function attachSocket(
       if (typeof ack !== 'function') return
       const asked = check(SubscribeRequest, req, 'subscribe', ack)
       if (!asked) return
-      const denied = screenRoomsDenied(actor, asked.rooms)
+      const denied =
+        screenRoomsDenied(actor, asked.rooms) ??
+        (!can(actor, 'cases.read') && asked.rooms.some((r) => /^(scope|case):/.test(r)) ? `scope and case rooms need the permission cases.read, which the ${actor.role} role does not hold` : null)
       if (denied) {
         refused.screenDenied++
-        opts.log.warn({ user: actor.username, rooms: asked.rooms }, 'screen room refused')
+        opts.log.warn({ user: actor.username, rooms: asked.rooms }, 'room refused by permission')
         return ack({ error: denied })
       }
       outsideScope(actor, asked.rooms, opts.db).then(
@@ -146,8 +166,9 @@ export function attachSocket(
       const answer = typeof ack === 'function' ? ack : () => {}
       const asked = check(ViewportRequest, req, 'viewport', answer)
       if (!asked) return
-      const kinds = asked.kinds ?? ['sensor', 'worker']
-      opts.telemetry?.watch(socket, asked.bbox ? { bbox: asked.bbox, kinds } : null)
+      // Only what the actor's permissions show: sensor readings (map.objects), worker positions (workers.read).
+      const kinds = (asked.kinds ?? ['sensor', 'worker']).filter((k) => can(actor, k === 'worker' ? 'workers.read' : 'map.objects'))
+      opts.telemetry?.watch(socket, asked.bbox && kinds.length ? { bbox: asked.bbox, kinds } : null)
       answer({ bbox: asked.bbox, kinds })
     })
     socket.on('unsubscribe', (req, ack) => {

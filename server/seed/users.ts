@@ -2,9 +2,13 @@ import crypto from 'node:crypto'
 import type { Db, Queryable } from '../db/index.ts'
 import { hashPassword } from '../auth/password.ts'
 
-/** The demo accounts (README lists them). Scope is a node of the admin hierarchy. */
+/**
+ * The demo accounts (README lists them). Scope is a node of the admin hierarchy. The three
+ * administrators (三员) are admin (system), secadmin (security) and auditor (audit).
+ */
 export const DEMO_USERS = [
-  { username: 'admin', display_name: '平台管理员', role: 'admin', scope_code: '310000', duties: [] },
+  { username: 'admin', display_name: '系统管理员', role: 'admin', scope_code: '310000', duties: [] },
+  { username: 'secadmin', display_name: '安全管理员', role: 'security_admin', scope_code: '310000', duties: [] },
   // One seat doing 受理, 立案 (值班长) and 派遣 together, as small centres do.
   { username: 'dispatcher', display_name: '调度员', role: 'dispatcher', scope_code: '310000', duties: ['acceptor', 'shift_leader', 'dispatcher'] },
   { username: 'leader', display_name: '领导', role: 'leader', scope_code: '310000', duties: ['leader'] },

@@ -43,7 +43,7 @@ function options() {
         url: { type: 'string' },
         username: { type: 'string', default: 'simulator' },
         server: { type: 'string' },
-        user: { type: 'string', default: 'admin' },
+        user: { type: 'string', default: 'dispatcher' },
         rate: { type: 'string' },
         duration: { type: 'string' },
         pause: { type: 'string', default: '100' },

@@ -41,8 +41,8 @@ export async function startInProcessSimulator(opts: {
         url: opts.url,
         headers: async (renew) => {
           if (renew || !token) {
-            const { rows } = await db.query<{ id: number }>(sql.admin_user!)
-            if (!rows[0]) throw new Error('no admin or dispatcher of the top scope to post positions as')
+            const { rows } = await db.query<{ id: number }>(sql.relay_user!)
+            if (!rows[0]) throw new Error('no user of the top scope holds positions.relay to post positions as')
             if (token) await sessions.destroy(token).catch(() => {})
             token = (await sessions.create(rows[0].id, 'onegrid-simulator')).token
           }

@@ -40,12 +40,13 @@ FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS p(lon, lat, i)
 JOIN grids g ON ST_Intersects(g.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))
 WHERE NOT g.synthetic;
 
--- name: admin_user
--- The account the in-process simulator posts positions as: an admin (else a dispatcher) of the
--- top scope. Output: id.
+-- name: relay_user
+-- The account the in-process simulator posts positions as: one of the top scope whose role may
+-- report for other workers (permission positions.relay). Output: id.
 SELECT u.id FROM users u JOIN admin_units a ON a.code = u.scope_code
-WHERE u.role IN ('admin', 'dispatcher') AND a.parent_code IS NULL AND NOT u.disabled
-ORDER BY (u.role = 'admin') DESC, u.id
+WHERE a.parent_code IS NULL AND NOT u.disabled
+  AND EXISTS (SELECT 1 FROM role_permissions rp WHERE rp.role = u.role AND rp.permission = 'positions.relay')
+ORDER BY u.id
 LIMIT 1;
 
 -- name: citizen_spots

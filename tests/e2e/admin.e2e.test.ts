@@ -168,6 +168,14 @@ describeWithChromium('admin (e2e)')('admin', () => {
         expect(res.status(), p).toBe(200)
         return (await res.json()) as T
       }
+      // The scores are read by the dispatcher (stats.read): the system admin edits the rules but reads no scores.
+      let dispatcher = ''
+      const scores = async (): Promise<Assessment> => {
+        dispatcher ||= await login(server.url, 'dispatcher', server.password)
+        const res = await fetch(`${server.url}/api/stats/assessment?kind=street&${PERIOD}`, { headers: { cookie: dispatcher } })
+        expect(res.status).toBe(200)
+        return (await res.json()) as Assessment
+      }
       const streetRule = async () => (await get<{ rules: Rule[] }>('/api/admin/assessment-rules')).rules.find((r) => r.kind === 'street')!
       const panel = page.locator('[data-testid="assessment-rules"]')
       const weight = (k: string) => page.locator(`[data-testid="weight-${k}"]`)
@@ -175,9 +183,11 @@ describeWithChromium('admin (e2e)')('admin', () => {
       try {
         await loginThroughUi(page, server.url, 'admin', server.password, '/admin')
         original = await streetRule()
+        // The admin's own session reads no scores.
+        expect((await page.request.get(`${server.url}/api/stats/assessment?kind=street&${PERIOD}`)).status()).toBe(403)
         const w: Record<string, number> = Object.fromEntries(original.indicators.map((i) => [i.indicator, i.weight]))
         expect([w.registration, w.satisfaction]).toEqual([10, 20])
-        const before = await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)
+        const before = await scores()
         expect(before.rule.version).toBe(original.version)
         expect(before.rows.length).toBeGreaterThanOrEqual(3)
 
@@ -205,7 +215,7 @@ describeWithChromium('admin (e2e)')('admin', () => {
 
         // The API scores by the new version: per street, weight × rate (× (1 − rate) where lower is
         // better) to 0.1 over the same counts as before, summed.
-        const after = await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)
+        const after = await scores()
         expect(after.rule.version).toBe(v1)
         expect(after.rule.updatedBy).toBe('admin')
         const newWeights: Record<string, number> = { ...w, registration: 5, satisfaction: 25 }
@@ -242,7 +252,7 @@ describeWithChromium('admin (e2e)')('admin', () => {
         expect(await page.locator('[data-testid="rule-version"]').getAttribute('data-version')).toBe(String(v1 + 1))
         expect(await weight('registration').inputValue()).toBe('10')
         expect(await panel.getAttribute('data-dirty')).toBe('false')
-        expect((await get<Assessment>(`/api/stats/assessment?kind=street&${PERIOD}`)).rows.map((r) => [r.code, r.score])).toEqual(before.rows.map((r) => [r.code, r.score]))
+        expect((await scores()).rows.map((r) => [r.code, r.score])).toEqual(before.rows.map((r) => [r.code, r.score]))
 
         expect(rec.nonLocal()).toEqual([])
         // The browser logs the 409 answer as a failed resource load; nothing else may be logged.
@@ -277,6 +287,41 @@ describeWithChromium('admin (e2e)')('admin', () => {
         await loginThroughUi(page, server.url, 'dispatcher', server.password, '/admin')
         await expect.poll(() => page.locator('[data-testid="admin-not-allowed"]').innerText()).toMatch(/只有系统管理员/)
         expect(await page.locator('[data-testid="admin-import"]').count()).toBe(0)
+      } finally {
+        await context.close()
+      }
+    },
+    TEST_TIMEOUT,
+  )
+  it(
+    'the security admin edits the permission matrix; the audit admin reads who did it (issue 10)',
+    async () => {
+      const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } })
+      const page = await context.newPage()
+      const rec = recordPage(context, page, server.url)
+      try {
+        await loginThroughUi(page, server.url, 'secadmin', server.password, '/admin')
+        await page.locator('[data-testid="admin-permissions"][data-loaded="true"]').waitFor({ timeout: 60_000 })
+        // The other administrators' own permissions cannot be ticked for another role.
+        expect(await page.locator('[data-testid="perm-security_admin-audit.read"]').isDisabled()).toBe(true)
+        expect(await page.locator('[data-testid="perm-admin-cases.read"]').isChecked()).toBe(false)
+        await page.locator('[data-testid="perm-leader-people.unmask"]').check()
+        await page.locator('[data-testid="perm-save-leader"]').click()
+        await expect.poll(() => page.locator('[data-testid="admin-perm-message"]').innerText()).toMatch(/leader/)
+        const cookie = await login(server.url, 'secadmin')
+        const matrix = (await (await fetch(`${server.url}/api/admin/permissions`, { headers: { cookie } })).json()) as { matrix: Record<string, string[]> }
+        expect(matrix.matrix.leader).toContain('people.unmask')
+        // The system admin's matrix may not take cases: the server's reason is shown as it comes.
+        await page.locator('[data-testid="perm-admin-cases.read"]').check()
+        await page.locator('[data-testid="perm-save-admin"]').click()
+        await expect.poll(() => page.locator('[data-testid="admin-perm-message"]').innerText()).toMatch(/no cases or personal data/)
+        expect(rec.errors.filter((e) => !/422/.test(e)), 'console errors').toEqual([])
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'admin-security-1920x1080.png') })
+        await context.clearCookies()
+        await loginThroughUi(page, server.url, 'auditor', server.password, '/admin')
+        await page.locator('[data-testid="admin-audit"][data-loaded="true"]').waitFor({ timeout: 60_000 })
+        await expect.poll(() => page.locator('[data-testid="admin-audit"]').innerText()).toMatch(/\/api\/admin\/permissions\/leader/)
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'admin-audit-1920x1080.png') })
       } finally {
         await context.close()
       }

@@ -34,7 +34,11 @@ export function serverOptions(): { databaseUrl?: string } {
 export interface PageRecorder {
   /** Every request URL the context made (pages and workers). */
   requests: string[]
-  /** console.error messages and uncaught page errors. */
+  /**
+   * console.error messages, uncaught page errors, Content-Security-Policy violations and app
+   * documents served without an enforced CSP: every e2e test that expects none of these runs its
+   * face under the server's policy (issue 10).
+   */
   errors: string[]
   /** Requests that went anywhere but the test server's own origin. */
   nonLocal: () => string[]
@@ -63,6 +67,18 @@ export function recordPage(context: BrowserContext, page: Page, serverUrl: strin
   })
   page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`))
   page.on('crash', () => errors.push('page crashed'))
+  // A violation is also a console error in Chromium; the event names the directive and what it blocked.
+  void page.exposeFunction('__ogCspViolation', (v: string) => errors.push(`csp violation: ${v}`)).catch(() => {})
+  void page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      void (window as unknown as { __ogCspViolation: (v: string) => void }).__ogCspViolation(`${e.effectiveDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`)
+    })
+  })
+  page.on('response', (res) => {
+    if (res.request().resourceType() !== 'document' || !res.ok()) return
+    const csp = res.headers()['content-security-policy']
+    if (!csp || !csp.includes("default-src 'self'")) errors.push(`document without an enforced Content-Security-Policy: ${res.url()}`)
+  })
 
   const isLocal = (raw: string): boolean => {
     if (raw.startsWith('data:') || raw.startsWith('about:')) return true

@@ -53,7 +53,8 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
   let tiles: TileInvalidator
   let ingest: MqttIngest
   const offered: TelemetryItem[] = []
-  let admin: string
+  /** The city-wide dispatcher: reads and handles the alarms. */
+  let dispatcher: string
   let startSeq = 0
   /** Where this run's sensors stand: a point in a grid outside the supervisor's street, jittered per run. */
   let P: { lon: number; lat: number; grid: string }
@@ -103,7 +104,7 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
     db = s.server.db
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     // Runs that stopped before cleaning up leave their sensors and cases: gone first.
     await cleanup('T5-%')
     const { rows } = await db.query<{ code: string; lon: number; lat: number }>(
@@ -298,7 +299,7 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
     await at(3600_000)
     expect((await mine()).map((e) => e.payload.count)).toEqual([1, 2])
     expect((await alarmsOf('N2'))[0]!.reminder_count).toBe(2)
-    const ack = await fetch(`${s.url}/api/alarms/${alarm!.id}/ack`, { method: 'POST', headers: { cookie: admin, 'content-type': 'application/json' }, body: '{}' })
+    const ack = await fetch(`${s.url}/api/alarms/${alarm!.id}/ack`, { method: 'POST', headers: { cookie: dispatcher, 'content-type': 'application/json' }, body: '{}' })
     expect(ack.status).toBe(200)
     await at(9000_000)
     expect(await mine()).toHaveLength(2)
@@ -308,19 +309,23 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
     const [alarm] = await alarmsOf('N2')
     const post = (who: string, alarmId: number | string, body: unknown) =>
       fetch(`${s.url}/api/alarms/${alarmId}/resolve`, { method: 'POST', headers: { cookie: who, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    expect((await post(admin, alarm!.id, { comment: 'x'.repeat(501) })).status).toBe(422)
-    expect((await post(admin, alarm!.id, { note: 'no such field' })).status).toBe(422)
-    expect((await post(admin, 999_999_999, {})).status).toBe(404)
-    expect((await post(admin, 'abc', {})).status).toBe(400)
+    expect((await post(dispatcher, alarm!.id, { comment: 'x'.repeat(501) })).status).toBe(422)
+    expect((await post(dispatcher, alarm!.id, { note: 'no such field' })).status).toBe(422)
+    expect((await post(dispatcher, 999_999_999, {})).status).toBe(404)
+    expect((await post(dispatcher, 'abc', {})).status).toBe(400)
     expect((await post(await login(s.url, 'supervisor'), alarm!.id, {})).status).toBe(404)
     expect((await post(await login(s.url, 'wall'), alarm!.id, {})).status).toBe(403)
-    const ok = await post(admin, alarm!.id, { comment: '现场核实：施工已停止' })
+    // The system admin handles no alarms.
+    const byAdmin = await post(await login(s.url, 'admin'), alarm!.id, {})
+    expect(byAdmin.status).toBe(403)
+    expect((await byAdmin.json()).error.message).toBe('this needs the permission alarms.handle, which the admin role does not hold')
+    const ok = await post(dispatcher, alarm!.id, { comment: '现场核实：施工已停止' })
     expect(ok.status).toBe(200)
-    expect(await ok.json()).toMatchObject({ id: alarm!.id, resolvedBy: 'admin', comment: '现场核实：施工已停止' })
-    const again = await post(admin, alarm!.id, {})
+    expect(await ok.json()).toMatchObject({ id: alarm!.id, resolvedBy: 'dispatcher', comment: '现场核实：施工已停止' })
+    const again = await post(dispatcher, alarm!.id, {})
     expect(again.status).toBe(409)
     const resolved = (await eventsOf('alarm:resolved')).filter((e) => e.payload.id === alarm!.id)
-    expect(resolved.map((e) => e.payload)).toEqual([expect.objectContaining({ by: 'admin', comment: '现场核实：施工已停止', kind: 'threshold' })])
+    expect(resolved.map((e) => e.payload)).toEqual([expect.objectContaining({ by: 'dispatcher', comment: '现场核实：施工已停止', kind: 'threshold' })])
     expect((await statusOf('N2')).status).toBe('online')
   })
 
@@ -332,22 +337,23 @@ describe.each(backends())('alarm rules on $name', ({ databaseUrl }) => {
     }
     const [n1] = (await alarmsOf('N1')).slice(-1)
     const [n2] = await alarmsOf('N2')
-    const open = await list(admin, `state=open&since=${encodeURIComponent(since)}&limit=1000`)
+    const open = await list(dispatcher, `state=open&since=${encodeURIComponent(since)}&limit=1000`)
     expect(open.status).toBe(200)
     expect(open.body.alarms.find((a) => a.id === n1!.id)).toMatchObject({ state: 'open', code: code('N1') })
     expect(open.body.alarms.some((a) => a.id === n2!.id)).toBe(false)
     expect(open.body.alarms.every((a) => a.state === 'open')).toBe(true)
-    const done = await list(admin, `state=acked,resolved&since=${encodeURIComponent(since)}&limit=1000`)
-    expect(done.body.alarms.find((a) => a.id === n2!.id)).toMatchObject({ state: 'resolved', resolvedBy: 'admin' })
+    const done = await list(dispatcher, `state=acked,resolved&since=${encodeURIComponent(since)}&limit=1000`)
+    expect(done.body.alarms.find((a) => a.id === n2!.id)).toMatchObject({ state: 'resolved', resolvedBy: 'dispatcher' })
     const ga = (await alarmsOf('GA'))[0]!
-    expect((await list(admin, `since=${encodeURIComponent(iso(Date.now() - 120 * MIN))}&limit=1000`)).body.alarms.find((a) => a.id === ga.id)?.caseCode).toMatch(/^C\d{13}$/)
-    // Any signed-in role may read the list (the wall's ticker).
+    expect((await list(dispatcher, `since=${encodeURIComponent(iso(Date.now() - 120 * MIN))}&limit=1000`)).body.alarms.find((a) => a.id === ga.id)?.caseCode).toMatch(/^C\d{13}$/)
+    // Roles holding alarms.read may read the list (the wall's ticker); the system admin may not.
     expect((await list(await login(s.url, 'wall'), 'limit=5')).status).toBe(200)
+    expect((await list(await login(s.url, 'admin'), 'limit=5')).status).toBe(403)
     const outside = await list(await login(s.url, 'supervisor'), `since=${encodeURIComponent(since)}&limit=1000`)
     expect(outside.body.alarms.some((a) => a.code.startsWith(prefix))).toBe(false)
-    expect((await list(admin, 'state=bogus')).status).toBe(400)
-    expect((await list(admin, 'limit=0')).status).toBe(400)
-    expect((await list(admin, 'since=yesterday')).status).toBe(400)
+    expect((await list(dispatcher, 'state=bogus')).status).toBe(400)
+    expect((await list(dispatcher, 'limit=0')).status).toBe(400)
+    expect((await list(dispatcher, 'since=yesterday')).status).toBe(400)
   })
 
   it('the status topic sets what the device says: fault shows as offline with battery and rssi, online brings it back', async () => {

@@ -154,7 +154,9 @@ function check(row: Row | Breakdown | undefined, hand: Hand, label: string) {
 
 describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
   let s: TestServer
+  /** The system admin edits the rules (config.manage); the dispatcher reads the scores (stats.read). */
   let admin: string
+  let dispatcher: string
   let leader: string
   let supervisor: string
   const grid: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' }
@@ -185,6 +187,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { ONEGRID_TZ: 'Asia/Shanghai' } })
     admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     leader = await login(s.url, 'leader')
     supervisor = await login(s.url, 'supervisor')
     const db = s.server.db
@@ -249,7 +252,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
   })
 
   it('per street: scores and grades equal the hand-computed ones, ranked', async () => {
-    const { status, body } = await get(admin, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
+    const { status, body } = await get(dispatcher, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
     expect(status, JSON.stringify(body)).toBe(200)
     expect(body.kind).toBe('street')
     expect(body.from).toBe('2010-05-01T00:00:00+08:00')
@@ -267,25 +270,25 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
   })
 
   it('per district, community, department and worker: equal the hand-computed ones', async () => {
-    const district = await get(admin, '/api/stats/assessment', { kind: 'district', ...PERIOD })
+    const district = await get(dispatcher, '/api/stats/assessment', { kind: 'district', ...PERIOD })
     expect(district.status, JSON.stringify(district.body)).toBe(200)
     check(district.body.rows.find((r) => r.code === DISTRICT), HAND.D, 'district')
 
-    const community = await get(admin, '/api/stats/assessment', { kind: 'community', code: STREET, ...PERIOD })
+    const community = await get(dispatcher, '/api/stats/assessment', { kind: 'community', code: STREET, ...PERIOD })
     expect(community.status, JSON.stringify(community.body)).toBe(200)
     check(community.body.rows.find((r) => r.code === grid.A.slice(0, 12)), HAND.CA, 'community of grid A')
     check(community.body.rows.find((r) => r.code === grid.B.slice(0, 12)), HAND.CB, 'community of grid B')
     expect(community.body.rows.every((r) => r.code.startsWith(STREET))).toBe(true)
     expect(community.body.rows.at(-1)!.code).toBe(grid.B.slice(0, 12))
 
-    const depts = await get(admin, '/api/stats/assessment', { kind: 'department', ...PERIOD })
+    const depts = await get(dispatcher, '/api/stats/assessment', { kind: 'department', ...PERIOD })
     expect(depts.status, JSON.stringify(depts.body)).toBe(200)
     expect(depts.body.rows.map((r) => [r.code, r.rank])).toEqual([[String(dept[1]), 1], [String(dept[2]), 2]])
     check(depts.body.rows[0], HAND.P1, 'department 1')
     check(depts.body.rows[1], HAND.P2, 'department 2')
     expect(depts.body.rows[0].name).toBeTruthy()
 
-    const workers = await get(admin, '/api/stats/assessment', { kind: 'worker', ...PERIOD })
+    const workers = await get(dispatcher, '/api/stats/assessment', { kind: 'worker', ...PERIOD })
     expect(workers.status, JSON.stringify(workers.body)).toBe(200)
     expect(workers.body.rows.map((r) => r.code)).toEqual([String(worker[1]), String(worker[2])])
     check(workers.body.rows[0], HAND.W1, 'worker 1')
@@ -293,8 +296,8 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
   })
 
   it('a breakdown: the same components, adding up to the score, with the cases behind the lost points', async () => {
-    const table = await get(admin, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
-    const { status, body } = await get<Breakdown>(admin, `/api/stats/assessment/street/${STREET}`, PERIOD)
+    const table = await get(dispatcher, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
+    const { status, body } = await get<Breakdown>(dispatcher, `/api/stats/assessment/street/${STREET}`, PERIOD)
     expect(status, JSON.stringify(body)).toBe(200)
     check(body, HAND.S1, 'S1 breakdown')
     expect(body.name).toBe('外滩街道')
@@ -309,7 +312,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     expect(body.components.find((c) => c.indicator === 'overdue')?.label).toBe('超期率')
 
     // A worker's breakdown, the list limited to one case and the count still whole.
-    const w = await get<Breakdown>(admin, `/api/stats/assessment/worker/${worker[2]}`, { ...PERIOD, limit: '1' })
+    const w = await get<Breakdown>(dispatcher, `/api/stats/assessment/worker/${worker[2]}`, { ...PERIOD, limit: '1' })
     expect(w.status, JSON.stringify(w.body)).toBe(200)
     check(w.body, HAND.W2, 'worker 2 breakdown')
     const overdue = w.body.components.find((c) => c.indicator === 'overdue')!
@@ -318,7 +321,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     for (const c of w.body.components) expect(c.lostCaseCount, c.indicator).toBe(c.better === 'higher' ? c.denominator - c.numerator : c.numerator)
 
     // A department's, counted inside the street only: cases 1 and 2 of department 1.
-    const p = await get<Breakdown>(admin, `/api/stats/assessment/department/${dept[1]}`, { ...PERIOD, area: STREET })
+    const p = await get<Breakdown>(dispatcher, `/api/stats/assessment/department/${dept[1]}`, { ...PERIOD, area: STREET })
     expect(p.status, JSON.stringify(p.body)).toBe(200)
     expect(p.body.area).toBe(STREET)
     expect(p.body.components.find((c) => c.indicator === 'disposal')).toMatchObject({ numerator: 2, denominator: 2 })
@@ -337,7 +340,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     expect(stale.status).toBe(409)
     expect(stale.body.error?.message).toMatch(new RegExp(`version ${before.version + 1}`))
 
-    const { body } = await get(admin, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
+    const { body } = await get(dispatcher, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
     expect(body.rule.version).toBe(before.version + 1)
     for (const [code, hand] of [[STREET, HAND_CHANGED.S1], [S2, HAND_CHANGED.S2]] as const) {
       const r = body.rows.find((x) => x.code === code)!
@@ -346,15 +349,15 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
       expect(r.components.find((c) => c.indicator === 'onTimeDispatch')).toMatchObject({ weight: 0, earned: 0, lost: 0 })
     }
     // Other kinds keep their rule.
-    const depts = await get(admin, '/api/stats/assessment', { kind: 'department', ...PERIOD })
+    const depts = await get(dispatcher, '/api/stats/assessment', { kind: 'department', ...PERIOD })
     check(depts.body.rows[0], HAND.P1, 'department 1 after the street change')
     // And back.
     await setRule('street', DEFAULTS.street)
-    const back = await get(admin, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
+    const back = await get(dispatcher, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
     check(back.body.rows.find((r) => r.code === STREET), HAND.S1, 'S1 with the defaults again')
   })
 
-  it('scope: the street supervisor sees only their street; reads are for every signed-in role, rules for admins', async () => {
+  it('scope: the street supervisor sees only their street; reads need stats.read, the rules config.manage (the system admin)', async () => {
     const own = await get(supervisor, '/api/stats/assessment', { kind: 'street', ...PERIOD })
     expect(own.status, JSON.stringify(own.body)).toBe(200)
     expect(own.body.rows.map((r) => r.code)).toEqual([STREET])
@@ -375,13 +378,18 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     const version = (await rules()).find((r) => r.kind === 'street')!.version
     const denied = await put(leader, 'street', { version, ...DEFAULTS.street })
     expect(denied.status).toBe(403)
-    expect(denied.body.error?.message).toMatch(/admin/)
+    expect(denied.body.error?.message).toBe('this needs the permission config.manage, which the leader role does not hold')
+    // The dispatcher reads the scores but not the rules; the system admin the rules but not the scores.
+    expect((await get(dispatcher, '/api/admin/assessment-rules')).status).toBe(403)
+    const adminRead = await get(admin, '/api/stats/assessment', { kind: 'street', code: DISTRICT, ...PERIOD })
+    expect(adminRead.status).toBe(403)
+    expect(adminRead.body.error?.message).toBe('this needs the permission stats.read, which the admin role does not hold')
     expect((await fetch(`${s.url}/api/stats/assessment?kind=street`)).status).toBe(401)
   })
 
   it('bad input: 400 naming the problem, 404 for no such unit', async () => {
     const bad = async (path: string, params: Record<string, string>, status: number, text: RegExp) => {
-      const r = await get(admin, path, params)
+      const r = await get(dispatcher, path, params)
       expect(r.status, `${path} ${JSON.stringify(params)}`).toBe(status)
       expect(r.body.error?.message).toMatch(text)
     }
@@ -427,13 +435,13 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
 
   it('CSV and XLSX exports of the assessment table parse and equal the JSON table', async () => {
     const params = new URLSearchParams({ kind: 'street', code: DISTRICT, ...PERIOD })
-    const json = (await get(admin, '/api/stats/assessment', Object.fromEntries(params))).body
+    const json = (await get(dispatcher, '/api/stats/assessment', Object.fromEntries(params))).body
     const expected = json.rows.map((r) => ({
       rank: r.rank, code: r.code, name: r.name, score: r.score, grade: r.grade,
       ...Object.fromEntries(r.components.flatMap((c) => [[`${c.indicator}.rate`, c.rate], [`${c.indicator}.earned`, c.earned], [`${c.indicator}.lost`, c.lost]])),
     }))
 
-    const csvRes = await fetch(`${s.url}/api/stats/assessment.csv?${params}`, { headers: { cookie: admin } })
+    const csvRes = await fetch(`${s.url}/api/stats/assessment.csv?${params}`, { headers: { cookie: dispatcher } })
     expect(csvRes.status).toBe(200)
     expect(csvRes.headers.get('content-type')).toMatch(/^text\/csv/)
     expect(csvRes.headers.get('content-disposition')).toBe(`attachment; filename="assessment-street-${DISTRICT}-20100501-20100531.csv"`)
@@ -444,7 +452,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     expect(records).toEqual(expected.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asCell(v)]))))
     expect(records.find((r) => r.code === STREET)?.name).toBe('外滩街道')
 
-    const xlsxRes = await fetch(`${s.url}/api/stats/assessment.xlsx?${params}`, { headers: { cookie: admin } })
+    const xlsxRes = await fetch(`${s.url}/api/stats/assessment.xlsx?${params}`, { headers: { cookie: dispatcher } })
     expect(xlsxRes.status).toBe(200)
     expect(xlsxRes.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
     expect(xlsxRes.headers.get('content-disposition')).toMatch(/^attachment; filename="assessment-street-.*\.xlsx"$/)
@@ -487,9 +495,9 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
 
     // CSV, with the previous period's total.
     const csvParams = new URLSearchParams({ groupBy: 'street', code: DISTRICT, compare: 'previous', ...PERIOD })
-    const csvJson = (await get<Json>(admin, '/api/stats/indicators', Object.fromEntries(csvParams))).body
+    const csvJson = (await get<Json>(dispatcher, '/api/stats/indicators', Object.fromEntries(csvParams))).body
     expect(csvJson.previous).toBeDefined()
-    const csvRes = await fetch(`${s.url}/api/stats/indicators.csv?${csvParams}`, { headers: { cookie: admin } })
+    const csvRes = await fetch(`${s.url}/api/stats/indicators.csv?${csvParams}`, { headers: { cookie: dispatcher } })
     expect(csvRes.status).toBe(200)
     expect(csvRes.headers.get('content-disposition')).toMatch(/^attachment; filename="indicators-street-310101-20100501-20100531\.csv"$/)
     const text = await csvRes.text()
@@ -501,8 +509,8 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
 
     // XLSX, grouped by department (figures that do not apply to departments are null).
     const params = new URLSearchParams({ groupBy: 'department', ...PERIOD })
-    const json = (await get<Json>(admin, '/api/stats/indicators', Object.fromEntries(params))).body
-    const xlsxRes = await fetch(`${s.url}/api/stats/indicators.xlsx?${params}`, { headers: { cookie: admin } })
+    const json = (await get<Json>(dispatcher, '/api/stats/indicators', Object.fromEntries(params))).body
+    const xlsxRes = await fetch(`${s.url}/api/stats/indicators.xlsx?${params}`, { headers: { cookie: dispatcher } })
     expect(xlsxRes.status).toBe(200)
     const wb = new ExcelJS.Workbook()
     await wb.xlsx.load(await xlsxRes.arrayBuffer())
@@ -517,7 +525,7 @@ describe.each(backends())('assessment on $name', ({ databaseUrl }) => {
     expect(rows).toEqual(project(table(json), header, (v) => v ?? null))
     expect(rows.find((r) => r.code === String(dept[1]))?.['disposal.numerator']).toBe(4)
 
-    const badRes = await fetch(`${s.url}/api/stats/indicators.xlsx?groupBy=planet`, { headers: { cookie: admin } })
+    const badRes = await fetch(`${s.url}/api/stats/indicators.xlsx?groupBy=planet`, { headers: { cookie: dispatcher } })
     expect(badRes.status).toBe(400)
     expect(((await badRes.json()) as { error: { message: string } }).error.message).toMatch(/groupBy/)
   })

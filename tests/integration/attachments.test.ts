@@ -28,7 +28,9 @@ const PEOPLE = {
   acceptor: { role: 'dispatcher', duties: ['acceptor'], street: 'bund' },
   supervisor: { role: 'supervisor', duties: ['supervisor', 'reporter'], street: 'bund' },
   elsewhere: { role: 'supervisor', duties: ['supervisor', 'reporter'], street: 'other' },
-  nobody: { role: 'admin', duties: [], street: 'bund' },
+  // A role that may work cases, without a workflow duty; and the system admin (no case permissions).
+  nobody: { role: 'dispatcher', duties: [], street: 'bund' },
+  sysadmin: { role: 'admin', duties: [], street: 'bund' },
 } as const
 type Who = keyof typeof PEOPLE
 
@@ -200,6 +202,11 @@ describe.each(backends())('case attachments on $name', ({ databaseUrl }) => {
   it('lets only users with a workflow duty upload', async () => {
     const res = await upload('nobody', await image(40, 40, 'jpeg'), 'a.jpg')
     expect(res.status).toBe(403)
+    expect(res.body.error!.message).toBe('uploading a photo needs a workflow duty; your account has none')
+    const sysadmin = await upload('sysadmin', await image(40, 40, 'jpeg'), 'a.jpg')
+    expect(sysadmin.status).toBe(403)
+    expect(sysadmin.body.error!.message).toBe('this needs the permission cases.act, which the admin role does not hold')
+    expect((await get('sysadmin', jpeg.url)).status).toBe(403)
     const anon = await fetch(`${s.url}/api/cases/attachments/${jpeg.id}`)
     expect(anon.status).toBe(401)
   })

@@ -107,7 +107,9 @@ describe.each(backends())('embedded MQTT broker and device credentials on $name'
   const value = () => Math.round((50 + Math.random() * 5) * 10) / 10
 
   it('issues device credentials to admins only, for sensors in their scope, and stores only a hash', async () => {
-    expect((await credentials(one.code, 'POST', await login(s.url, 'dispatcher'))).status).toBe(403)
+    const byDispatcher = await credentials(one.code, 'POST', await login(s.url, 'dispatcher'))
+    expect(byDispatcher.status).toBe(403)
+    expect(((await byDispatcher.json()) as { error: { message: string } }).error.message).toBe('this needs the permission devices.manage, which the dispatcher role does not hold')
     expect((await credentials('NO-SUCH-SENSOR')).status).toBe(404)
     expect((await credentials('bad code!')).status).toBe(400)
     expect((await credentials(one.code, 'DELETE')).status).toBe(404)

@@ -51,14 +51,14 @@ async function cleanup(s: TestServer): Promise<void> {
 
 describe.each(backends())('case CSV import on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  let dispatcher: string
   const post = (body: string, opts: { cookie?: string; mapping?: string; file?: string; type?: string } = {}) => {
     const q = new URLSearchParams()
     if (opts.mapping !== undefined) q.set('mapping', opts.mapping)
     if (opts.file) q.set('file', opts.file)
     return fetch(`${s.url}/api/import/cases?${q}`, {
       method: 'POST',
-      headers: { cookie: opts.cookie ?? admin, 'content-type': opts.type ?? 'text/csv' },
+      headers: { cookie: opts.cookie ?? dispatcher, 'content-type': opts.type ?? 'text/csv' },
       body,
     })
   }
@@ -68,7 +68,8 @@ describe.each(backends())('case CSV import on $name', ({ databaseUrl }) => {
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
     await cleanup(s)
-    admin = await login(s.url, 'admin')
+    // Importing hotline cases is a case job (cases.import): the dispatcher's, not the system admin's.
+    dispatcher = await login(s.url, 'dispatcher')
   }, 120_000)
 
   afterAll(async () => {
@@ -129,7 +130,7 @@ describe.each(backends())('case CSV import on $name', ({ databaseUrl }) => {
       `SELECT a.action, a.actor, a.to_stage, a.payload FROM case_actions a JOIN cases c ON c.id = a.case_id WHERE c.external_code = 'GD202610310005'`,
     )
     expect(acts).toHaveLength(1)
-    expect(acts[0]).toMatchObject({ action: 'import', actor: 'admin', to_stage: 'closed' })
+    expect(acts[0]).toMatchObject({ action: 'import', actor: 'dispatcher', to_stage: 'closed' })
     expect(acts[0]!.payload).toMatchObject({ file: 'hotline-cases.csv', line: 6, externalCode: 'GD202610310005' })
 
     // The workflow API reads an imported case like any other.
@@ -202,6 +203,10 @@ describe.each(backends())('case CSV import on $name', ({ databaseUrl }) => {
     expect(noMapping.status).toBe(400)
     const supervisor = await post(variant('m'), { mapping: mappingText, cookie: await login(s.url, 'supervisor') })
     expect(supervisor.status).toBe(403)
+    // The system admin imports base geodata, not cases.
+    const admin = await post(variant('m'), { mapping: mappingText, cookie: await login(s.url, 'admin') })
+    expect(admin.status).toBe(403)
+    expect((await admin.json()).error.message).toMatch(/cases\.import/)
     expect(await count(`${PREFIX}m-%`)).toBe(0)
   })
 

@@ -29,7 +29,10 @@ import { backends, login, startTestServer, TEST_PASSWORD, type TestServer } from
 const BUND = '310101013'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** The run's users: one per duty, one without any, the worker (reporter + handler), one outside the scope. */
+/**
+ * The run's users: one per duty, one without any (a role that may work cases, but no duty), the
+ * worker (reporter + handler), one outside the scope, and a system admin (no case permissions at all).
+ */
 const PEOPLE = {
   acceptor: { role: 'dispatcher', duties: ['acceptor'] },
   shift_leader: { role: 'dispatcher', duties: ['shift_leader'] },
@@ -38,7 +41,8 @@ const PEOPLE = {
   handler: { role: 'handler', duties: ['handler'] },
   leader: { role: 'leader', duties: ['leader'] },
   reporter: { role: 'worker', duties: ['reporter'] },
-  nobody: { role: 'admin', duties: [] },
+  nobody: { role: 'dispatcher', duties: [] },
+  sysadmin: { role: 'admin', duties: [] },
   worker: { role: 'worker', duties: ['reporter', 'handler'] },
   outsider: { role: 'dispatcher', duties: ['acceptor', 'shift_leader', 'dispatcher', 'supervisor', 'handler', 'leader'] },
 } as const
@@ -361,8 +365,16 @@ describe.each(backends())('case workflow on $name', ({ name, databaseUrl }) => {
     expect(outside.status).toBe(422)
     expect(JSON.stringify(outside.body)).toContain('outside every grid')
     expect((await api('POST', '/api/cases', 'reporter', { categoryCode: category, source: 'nowhere', description: 'x', ...place })).status).toBe(422)
-    // An account without any workflow duty (admin) has no case rights.
-    expect((await api('POST', '/api/cases', 'nobody', { categoryCode: category, source: 'patrol', description: 'x', reporterText: mark, ...place })).status).toBe(403)
+    // An account without any workflow duty has no case rights.
+    const noDuty = await api('POST', '/api/cases', 'nobody', { categoryCode: category, source: 'patrol', description: 'x', reporterText: mark, ...place })
+    expect(noDuty.status).toBe(403)
+    expect(JSON.stringify(noDuty.body)).toContain('needs a workflow duty')
+    // The system admin handles no cases: neither reports nor reads them.
+    const sysadmin = await api('POST', '/api/cases', 'sysadmin', { categoryCode: category, source: 'patrol', description: 'x', reporterText: mark, ...place })
+    expect(sysadmin.status).toBe(403)
+    expect(JSON.stringify(sysadmin.body)).toContain('this needs the permission cases.act, which the admin role does not hold')
+    expect((await api('GET', '/api/cases/workflow', 'sysadmin')).status).toBe(403)
+    expect((await api('GET', '/api/cases', 'sysadmin')).status).toBe(403)
     // Outside the reporter's scope: refused.
     expect((await api('POST', '/api/cases', 'outsider', { categoryCode: category, source: 'patrol', description: 'x', reporterText: mark, ...place })).status).toBe(403)
     let c = await report('reporter')

@@ -37,7 +37,7 @@ describe('/cesium/<version>/', () => {
     expect(CESIUM_VERSION).toBe('1.140.0')
   })
 
-  it('serves the ESM build without the eval Knockout uses to find the global object, as JavaScript, immutable', async () => {
+  it('serves the ESM build without the evals of Knockout (the global object) and protobuf.js (inquire), as JavaScript, immutable', async () => {
     const res = await fetch(`${base}/cesium/${CESIUM_VERSION}/index.js`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/javascript/)
@@ -47,7 +47,9 @@ describe('/cesium/<version>/', () => {
     expect(original).toContain('this||(0,eval)("this")')
     expect(body).not.toContain('(0,eval)("this")')
     // nothing else changed
-    expect(body.length).toBe(original.length - '(0,eval)("this")'.length + 'globalThis'.length)
+    expect(original).toContain('eval("quire".replace(/^/,"re"))')
+    expect(body).not.toContain('eval("quire"')
+    expect(body.length).toBe(original.length - '(0,eval)("this")'.length + 'globalThis'.length - 'eval("quire".replace(/^/,"re"))'.length + '(null)'.length)
   })
 
   it('serves its workers, assets and CSS', async () => {

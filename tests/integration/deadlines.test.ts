@@ -46,8 +46,9 @@ describe.each(backends())('case deadlines on $name', ({ databaseUrl }) => {
     db = s.server.db
     // Runs that stopped before cleaning up leave their cases: gone first.
     await cleanup()
-    const admin = await login(s.url, 'admin')
-    socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: admin }, transports: ['websocket'], autoConnect: false })
+    // The city-wide dispatcher's seat: case events (the system admin handles no cases).
+    const dispatcher = await login(s.url, 'dispatcher')
+    socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: dispatcher }, transports: ['websocket'], autoConnect: false })
     socket.on('event', (e: Pushed) => got.push(e))
     const hello = new Promise<void>((resolve) => socket.once('hello', () => resolve()))
     socket.connect()

@@ -20,7 +20,10 @@ interface SensorRow {
 
 describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   let s: TestServer
+  /** Maintains the sensors (sensors.manage): changes their status. */
   let admin: string
+  /** The city-wide dispatcher's seat: watches every event. */
+  let dispatcher: string
   let supervisor: string
   let inBund: SensorRow
   let outside: SensorRow
@@ -29,6 +32,7 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
     admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
     const pick = async (where: string) =>
       (await s.server.db.query<SensorRow>(`SELECT id, status FROM sensors WHERE ${where} AND status = 'online' ORDER BY id LIMIT 1`)).rows[0]!
@@ -69,12 +73,12 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   const until = (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => waitUntil(check, what, ms, 50)
 
   it('logs a status change with the change and pushes it only to the sockets that may see it', async () => {
-    const a = await client(admin)
+    const a = await client(dispatcher)
     const sup = await client(supervisor)
     const before = a.stream.lastSeq!
     await patch(inBund.id, 'offline')
     await patch(outside.id, 'offline')
-    await until(() => a.got.length >= 2, 'two events at the admin')
+    await until(() => a.got.length >= 2, 'two events at the dispatcher')
     await until(() => sup.got.length >= 1, 'one event at the supervisor')
     await sleep(300)
     expect(a.got.map((e) => e.payload.id)).toEqual([inBund.id, outside.id])
@@ -92,7 +96,7 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   })
 
   it('a client away for 10 s gets what it missed by recovery, in order, once', async () => {
-    const c = await client(admin, { reconnectionDelay: 10_000 })
+    const c = await client(dispatcher, { reconnectionDelay: 10_000 })
     const start = c.stream.lastSeq!
     // The connection drops (not a client disconnect): socket.io will try again in 10 s.
     c.socket.io.engine.close()
@@ -114,7 +118,7 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   }, 60_000)
 
   it('a client away longer than recovery covers (a new connection) gets what it missed by replay, in order, once', async () => {
-    const c = await client(admin)
+    const c = await client(dispatcher)
     const start = c.stream.lastSeq!
     // As after ten minutes away: the server no longer holds the socket's state, the client
     // comes back on a fresh connection (not recovered) and asks for the events after its last seq.
@@ -194,8 +198,8 @@ describe.each(backends())('event log on $name', ({ name, databaseUrl }) => {
   })
 
   it('ends the connection of a client sending an oversized message, and goes on serving the others', async () => {
-    const big = await client(admin)
-    const other = await client(admin)
+    const big = await client(dispatcher)
+    const other = await client(dispatcher)
     const start = other.stream.lastSeq!
     const dropped = new Promise<string>((resolve) => big.socket.once('disconnect', (reason) => resolve(reason)))
     big.socket.emit('replay', { since: 0, pad: 'x'.repeat(MAX_MESSAGE_BYTES + 1024) }, () => {})

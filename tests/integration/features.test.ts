@@ -37,8 +37,8 @@ describe.each(backends())('feature cards on $name', ({ databaseUrl }) => {
   const added = { sensor: 0, worker: 0, from: '' }
 
   const q = async <T,>(sql: string, params: unknown[] = []) => (await db.query<T>(sql, params)).rows
-  const get = (path: string, who = 'admin') => fetch(`${s.url}${path}`, { headers: { cookie: cookies[who]! } })
-  async function card<T>(layer: string, id: number, who = 'admin'): Promise<T> {
+  const get = (path: string, who = 'dispatcher') => fetch(`${s.url}${path}`, { headers: { cookie: cookies[who]! } })
+  async function card<T>(layer: string, id: number, who = 'dispatcher'): Promise<T> {
     const res = await get(`/api/features/${layer}/${id}`, who)
     expect(res.status, `${layer}/${id} as ${who}: ${await res.clone().text()}`).toBe(200)
     expect(res.headers.get('cache-control')).toMatch(/no-store/)
@@ -401,13 +401,13 @@ describe.each(backends())('feature cards on $name', ({ databaseUrl }) => {
       expect(res.status, `${layer} ${outside} outside the scope`).toBe(404)
       expect((await res.json()).error.message).toMatch(/in your scope/)
       // Unrestricted askers see it.
-      expect((await get(`/api/features/${layer}/${outside}`, 'admin')).status, layer).toBe(200)
+      expect((await get(`/api/features/${layer}/${outside}`, 'dispatcher')).status, layer).toBe(200)
     }
     // Outside every grid: unrestricted askers only (grid_code NULL), as in the tiles.
     const loose = (await q<{ id: number }>(`SELECT min(id) AS id FROM buildings WHERE grid_code IS NULL`))[0]!.id
     if (loose) {
       expect((await get(`/api/features/buildings/${loose}`, 'supervisor')).status).toBe(404)
-      expect((await get(`/api/features/buildings/${loose}`, 'admin')).status).toBe(200)
+      expect((await get(`/api/features/buildings/${loose}`, 'dispatcher')).status).toBe(200)
     }
   })
 
@@ -428,8 +428,22 @@ describe.each(backends())('feature cards on $name', ({ databaseUrl }) => {
     expect((await get('/api/features/sensors/2147483647')).status).toBe(404)
     expect((await get('/api/features/grids/1', 'auditor')).status).toBe(403)
     expect((await get('/api/features/sensors/1', 'auditor')).status).toBe(403)
-    // Grid workers use the field page: no grid cards, but the objects of their street.
-    expect((await get('/api/features/grids/1', 'worker')).status).toBe(403)
+    // The system admin opens the objects it maintains, not the cards that list cases or workers.
+    const adminGrid = await get('/api/features/grids/1', 'admin')
+    expect(adminGrid.status).toBe(403)
+    expect((await adminGrid.json()).error.message).toBe('the cards of layer "grids" are not shown to admin users (permissions map.base and cases.read)')
+    expect((await get('/api/features/cases/1', 'admin')).status).toBe(403)
+    expect((await get('/api/features/workers/1', 'admin')).status).toBe(403)
+    const adminSensor = (await q<{ id: number }>(`SELECT min(id) AS id FROM sensors`))[0]!.id
+    expect((await get(`/api/features/sensors/${adminSensor}`, 'admin')).status).toBe(200)
+    // Grid workers hold map.base and cases.read: the cards of their own street's grids (not another street's) and objects.
+    const mine = (await q<{ inside: number; outside: number }>(
+      `SELECT (SELECT min(g.id) FROM grids g WHERE g.code LIKE u.scope_code || '%') AS inside,
+              (SELECT min(g.id) FROM grids g WHERE g.code NOT LIKE u.scope_code || '%') AS outside
+         FROM users u WHERE u.username = 'worker'`,
+    ))[0]!
+    expect((await get(`/api/features/grids/${mine.inside}`, 'worker')).status).toBe(200)
+    expect((await get(`/api/features/grids/${mine.outside}`, 'worker')).status).toBe(404)
     const sensor = (await q<{ id: number }>(`SELECT min(id) AS id FROM sensors WHERE grid_code LIKE $1 || '%'`, [street]))[0]!.id
     expect((await get(`/api/features/sensors/${sensor}`, 'worker')).status).toBe(200)
     expect((await fetch(`${s.url}/api/features/sensors/${sensor}`)).status).toBe(401)

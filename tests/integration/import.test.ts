@@ -77,14 +77,19 @@ async function tableState(s: TestServer, table: string): Promise<{ n: number; su
 
 describe.each(backends())('import, export and stats on $name', ({ databaseUrl }) => {
   let s: TestServer
+  /** The system admin: imports base geodata, reads the data statistics. */
   let cookie: string
+  /** Exports layers the system admin may not read (workers, cases). */
+  let dispatcher: string
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
     cookie = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     await cleanup(s)
   })
   afterAll(async () => {
     if (s) await cleanup(s)
+    await s?.server.db.query(`DELETE FROM users WHERE username = 'imptest_bund_dispatcher'`)
     await s?.close()
   })
 
@@ -401,7 +406,7 @@ describe.each(backends())('import, export and stats on $name', ({ databaseUrl })
       const before = await tableState(s, 'buildings')
       const res = await post('buildings', fixtureText, { cookie: c })
       expect(res.status).toBe(403)
-      expect((await res.json()).error.message).toMatch(/only admin users may do this/)
+      expect((await res.json()).error.message).toBe(`this needs the permission data.manage, which the ${user} role does not hold`)
       expect((await get('/api/import/layers', c)).status).toBe(403)
       expect((await get('/api/admin/stats', c)).status).toBe(403)
       expect(await tableState(s, 'buildings')).toEqual(before)
@@ -423,17 +428,24 @@ describe.each(backends())('import, export and stats on $name', ({ databaseUrl })
       const { rows } = await s.server.db.query<{ n: number }>('SELECT count(*)::int AS n FROM grids')
       expect(all.features).toHaveLength(rows[0].n)
 
-      const supervisor = await login(s.url, 'supervisor')
-      const mine = await exportGeojson('grids', supervisor)
+      // Exporting needs data.export (a street supervisor has none): a dispatcher of the supervisor's street.
+      expect((await get('/api/export/grids.geojson', await login(s.url, 'supervisor'))).status).toBe(403)
+      await s.server.db.query(
+        `INSERT INTO users (username, display_name, role, scope_code, password_hash)
+         SELECT 'imptest_bund_dispatcher', 'Bund dispatcher', 'dispatcher', '310101013', password_hash FROM users WHERE username = 'supervisor'
+         ON CONFLICT (username) DO NOTHING`,
+      )
+      const bund = await login(s.url, 'imptest_bund_dispatcher')
+      const mine = await exportGeojson('grids', bund)
       expect(mine.features.length).toBeGreaterThan(0)
       expect(mine.features.length).toBeLessThan(all.features.length)
       expect(mine.features.every((f) => String(f.properties.code).startsWith('310101013'))).toBe(true)
-      const csv = parseCsv(await (await get('/api/export/grids.csv', supervisor)).text(), { columns: true, bom: true }) as Record<string, string>[]
+      const csv = parseCsv(await (await get('/api/export/grids.csv', bund)).text(), { columns: true, bom: true }) as Record<string, string>[]
       expect(csv).toHaveLength(mine.features.length)
       expect(csv.every((r) => r.code.startsWith('310101013') && r.wkt.startsWith('MULTIPOLYGON'))).toBe(true)
 
       // Objects outside every grid are only for users at the top of the hierarchy.
-      const theirs = await exportGeojson('buildings', supervisor)
+      const theirs = await exportGeojson('buildings', bund)
       expect(theirs.features.some((f) => String(f.properties.external_id).startsWith('fixture-bj-'))).toBe(false)
       expect(theirs.features.every((f) => String(f.properties.grid_code).startsWith('310101013'))).toBe(true)
     })
@@ -496,9 +508,10 @@ describe.each(backends())('import, export and stats on $name', ({ databaseUrl })
     it.each(['admin_units', 'grids', 'buildings', 'parts', 'sensors', 'cameras', 'key_places', 'organizations', 'roads', 'water', 'workers', 'cases'])(
       'exports %s as GeoJSON and CSV',
       async (layer) => {
-        const g = await exportGeojson(layer)
+        // The dispatcher (city-wide) reads every layer, workers and cases included.
+        const g = await exportGeojson(layer, dispatcher)
         expect(g.type).toBe('FeatureCollection')
-        const res = await get(`/api/export/${layer}.csv`)
+        const res = await get(`/api/export/${layer}.csv`, dispatcher)
         expect(res.status).toBe(200)
         expect(res.headers.get('content-disposition')).toBe(`attachment; filename="${layer}.csv"`)
         const bytes = Buffer.from(await res.arrayBuffer())

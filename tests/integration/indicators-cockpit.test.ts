@@ -114,7 +114,8 @@ const SENSOR_SPECS: SensorSpec[] = [
 
 describe.each(backends())('cockpit indicators on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** The city-wide dispatcher (the system admin reads no indicators nor the wall). */
+  let dispatcher: string
   let dept = 0
 
   const cleanup = async () => {
@@ -131,7 +132,7 @@ describe.each(backends())('cockpit indicators on $name', ({ databaseUrl }) => {
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { ONEGRID_TZ: 'Asia/Shanghai' } })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     const db = s.server.db
     await cleanup()
     await db.query(`INSERT INTO admin_units (code, level, name, parent_code) VALUES ($1, 'district', '测试区', '310000'), ($2, 'street', '测试一街道', $1), ($3, 'street', '测试二街道', $1), ($4, 'community', '测试一社区', $2), ($5, 'community', '测试二社区', $3)`, [DISTRICT, S1, S2, C1, C2])
@@ -217,7 +218,7 @@ describe.each(backends())('cockpit indicators on $name', ({ databaseUrl }) => {
   })
 
   const get = async (params: Record<string, string>) => {
-    const res = await fetch(`${s.url}/api/stats/indicators?${new URLSearchParams(params)}`, { headers: { cookie: admin } })
+    const res = await fetch(`${s.url}/api/stats/indicators?${new URLSearchParams(params)}`, { headers: { cookie: dispatcher } })
     return { status: res.status, body: (await res.json()) as CockpitIndicators & { error?: { message: string } } }
   }
   const MARCH = { from: '2011-03-01', to: '2011-03-31', code: DISTRICT }
@@ -333,7 +334,7 @@ describe.each(backends())('cockpit indicators on $name', ({ databaseUrl }) => {
   it('open now is what the wall counts open now', async () => {
     const { status, body } = await get({ compare: 'previous' })
     expect(status, JSON.stringify(body)).toBe(200)
-    const wall = (await (await fetch(`${s.url}/api/wall/summary`, { headers: { cookie: admin } })).json()) as { cases: { open: number } }
+    const wall = (await (await fetch(`${s.url}/api/wall/summary`, { headers: { cookie: dispatcher } })).json()) as { cases: { open: number } }
     expect(body.total.open).toBe(wall.cases.open)
   })
 

@@ -191,7 +191,8 @@ function check(row: IndicatorRow | undefined, e: Expect, label: string) {
 
 describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** The city-wide dispatcher (the system admin reads no indicators). */
+  let dispatcher: string
   let supervisor: string
   const grid: Record<'A' | 'B' | 'C', string> = { A: '', B: '', C: '' }
   const dept: Record<1 | 2, number> = { 1: 0, 2: 0 }
@@ -201,7 +202,7 @@ describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { ONEGRID_TZ: 'Asia/Shanghai' } })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
     const db = s.server.db
     await remove()
@@ -253,7 +254,7 @@ describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
   const PERIOD = { from: '2011-03-01', to: '2011-03-31' }
 
   it('per street: each street and the district total equal the hand-computed values', async () => {
-    const { status, body } = await get(admin, { ...PERIOD, code: DISTRICT, groupBy: 'street' })
+    const { status, body } = await get(dispatcher, { ...PERIOD, code: DISTRICT, groupBy: 'street' })
     expect(status, JSON.stringify(body)).toBe(200)
     expect(body.from).toBe('2011-03-01T00:00:00+08:00')
     expect(body.to).toBe('2011-04-01T00:00:00+08:00')
@@ -266,21 +267,21 @@ describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
   })
 
   it('per grid: each grid equals the hand-computed values', async () => {
-    const { status, body } = await get(admin, { ...PERIOD, code: DISTRICT, groupBy: 'grid' })
+    const { status, body } = await get(dispatcher, { ...PERIOD, code: DISTRICT, groupBy: 'grid' })
     expect(status, JSON.stringify(body)).toBe(200)
     for (const k of ['A', 'B', 'C'] as const) check(body.rows.find((r) => r.code === grid[k]), EXPECTED[k], `grid ${k}`)
     check(body.total, EXPECTED.ALL, 'district total')
   })
 
   it('per department: the department equals the hand-computed values', async () => {
-    const { status, body } = await get(admin, { ...PERIOD, code: DISTRICT, groupBy: 'department' })
+    const { status, body } = await get(dispatcher, { ...PERIOD, code: DISTRICT, groupBy: 'department' })
     expect(status, JSON.stringify(body)).toBe(200)
     check(body.rows.find((r) => r.code === String(dept[1])), EXPECTED.D1, 'department 1')
     expect(body.rows.find((r) => r.code === String(dept[1]))?.name).toBeTruthy()
   })
 
   it('a period given as date-times with offsets is the same period', async () => {
-    const { status, body } = await get(admin, { from: '2011-02-28T16:00:00Z', to: '2011-04-01T00:00:00+08:00', code: DISTRICT })
+    const { status, body } = await get(dispatcher, { from: '2011-02-28T16:00:00Z', to: '2011-04-01T00:00:00+08:00', code: DISTRICT })
     expect(status, JSON.stringify(body)).toBe(200)
     check(body.total, EXPECTED.ALL, 'district total')
   })
@@ -304,7 +305,7 @@ describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
 
   it('bad input: 4xx naming the problem', async () => {
     const bad = async (params: Record<string, string>, status: number, text: RegExp) => {
-      const r = await get(admin, params)
+      const r = await get(dispatcher, params)
       expect(r.status, JSON.stringify(params)).toBe(status)
       expect(r.body.error?.message).toMatch(text)
     }
@@ -314,5 +315,9 @@ describe.each(backends())('indicators on $name', ({ databaseUrl }) => {
     await bad({ code: '12' }, 400, /code/)
     await bad({ code: '999999' }, 404, /999999/)
     await bad({ code: STREET, groupBy: 'district' }, 400, /groupBy/)
+    // The system admin reads no indicators.
+    const admin = await get(await login(s.url, 'admin'), PERIOD)
+    expect(admin.status).toBe(403)
+    expect(admin.body.error?.message).toBe('this needs the permission stats.read, which the admin role does not hold')
   })
 })

@@ -21,7 +21,8 @@ interface Health {
 
 describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ name, databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** The city-wide dispatcher: watches and handles the alarms. */
+  let dispatcher: string
   let device: mqtt.MqttClient
   let socket: Socket
   const got: DomainEvent[] = []
@@ -31,7 +32,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl, env: { MQTT_URL: url! } })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     // A sensor without an open threshold or rate alarm, of a type with no rate rule (so one reading
     // raises exactly one alarm); an offline alarm (a scheduler may have raised one on a shared
     // database) is resolved by the reading and not counted.
@@ -43,7 +44,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
         ORDER BY id LIMIT 1`,
     )
     sensor = rows[0]!
-    socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: admin }, transports: ['websocket'], autoConnect: false })
+    socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: dispatcher }, transports: ['websocket'], autoConnect: false })
     new EventStream(socket, (e) => got.push(e))
     const hello = new Promise<void>((resolve) => socket.once('hello', () => resolve()))
     socket.connect()
@@ -98,20 +99,24 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
   it('acknowledging the alarm records who and when, tells the clients, and cannot be done twice', async () => {
     const alarm = got.find((e) => e.type === 'alarm:raised' && e.payload.sensorId === sensor.id && e.payload.kind === 'threshold')!
     const id = Number(alarm.payload.id)
+    // The system admin handles no alarms: refused, nothing recorded.
+    const byAdmin = await fetch(`${s.url}/api/alarms/${id}/ack`, { method: 'POST', headers: { cookie: await login(s.url, 'admin'), 'content-type': 'application/json' }, body: '{}' })
+    expect(byAdmin.status).toBe(403)
+    expect((await byAdmin.json()).error.message).toBe('this needs the permission alarms.handle, which the admin role does not hold')
     const ack = await fetch(`${s.url}/api/alarms/${id}/ack`, {
       method: 'POST',
-      headers: { cookie: admin, 'content-type': 'application/json' },
+      headers: { cookie: dispatcher, 'content-type': 'application/json' },
       body: JSON.stringify({ comment: '已派人核查' }),
     })
     expect(ack.status).toBe(200)
-    expect(await ack.json()).toMatchObject({ id, ackedBy: 'admin', comment: '已派人核查' })
+    expect(await ack.json()).toMatchObject({ id, ackedBy: 'dispatcher', comment: '已派人核查' })
     await until(() => got.some((e) => e.type === 'alarm:acked' && e.payload.id === id), 'alarm:acked')
     const { rows } = await s.server.db.query<{ acked_by: string; ack_comment: string; acked: boolean }>(
       'SELECT acked_by, ack_comment, acked_at IS NOT NULL AS acked FROM alarms WHERE id = $1',
       [id],
     )
-    expect(rows[0]).toEqual({ acked_by: 'admin', ack_comment: '已派人核查', acked: true })
-    const again = await fetch(`${s.url}/api/alarms/${id}/ack`, { method: 'POST', headers: { cookie: admin, 'content-type': 'application/json' }, body: '{}' })
+    expect(rows[0]).toEqual({ acked_by: 'dispatcher', ack_comment: '已派人核查', acked: true })
+    const again = await fetch(`${s.url}/api/alarms/${id}/ack`, { method: 'POST', headers: { cookie: dispatcher, 'content-type': 'application/json' }, body: '{}' })
     expect(again.status).toBe(409)
     const supervisor = await login(s.url, 'supervisor')
     const other = await s.server.db.query<{ id: number }>(`SELECT id FROM alarms WHERE grid_code IS NULL OR grid_code NOT LIKE '310101013%' ORDER BY id LIMIT 1`)
@@ -119,7 +124,7 @@ describe.skipIf(!url).each(backends())('MQTT ingest and alarms on $name', ({ nam
       const res = await fetch(`${s.url}/api/alarms/${other.rows[0].id}/ack`, { method: 'POST', headers: { cookie: supervisor, 'content-type': 'application/json' }, body: '{}' })
       expect(res.status).toBe(404)
     }
-    const bad = await fetch(`${s.url}/api/alarms/${id}/ack`, { method: 'POST', headers: { cookie: admin, 'content-type': 'application/json' }, body: JSON.stringify({ comment: 'x'.repeat(501) }) })
+    const bad = await fetch(`${s.url}/api/alarms/${id}/ack`, { method: 'POST', headers: { cookie: dispatcher, 'content-type': 'application/json' }, body: JSON.stringify({ comment: 'x'.repeat(501) }) })
     expect(bad.status).toBeGreaterThanOrEqual(400)
     expect(bad.status).toBeLessThan(500)
   })

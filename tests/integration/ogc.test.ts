@@ -89,25 +89,28 @@ describe('OGC SQL builder', () => {
 
 describe.each(backends())('OGC API – Features on $name', ({ databaseUrl }) => {
   let s: TestServer
+  /** The city-wide dispatcher sees every collection (the system admin no cases or workers). */
+  let dispatcher: string
   let admin: string
   let supervisor: string
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
+    dispatcher = await login(s.url, 'dispatcher')
     admin = await login(s.url, 'admin')
     supervisor = await login(s.url, 'supervisor')
   })
   afterAll(async () => {
     await s?.close()
   })
-  const get = (path: string, cookie = admin) => fetch(path.startsWith('http') ? path : `${s.url}${path}`, { headers: { cookie } })
-  const json = async <T = Record<string, unknown>>(path: string, cookie = admin): Promise<T> => {
+  const get = (path: string, cookie = dispatcher) => fetch(path.startsWith('http') ? path : `${s.url}${path}`, { headers: { cookie } })
+  const json = async <T = Record<string, unknown>>(path: string, cookie = dispatcher): Promise<T> => {
     const res = await get(path, cookie)
     expect(res.status, `${path}: ${res.status}`).toBe(200)
     return (await res.json()) as T
   }
 
   /** Every feature of a collection, following `next` links; checks each page on the way. */
-  async function allItems(first: string, cookie = admin): Promise<{ features: Feature[]; pages: FeatureCollection[] }> {
+  async function allItems(first: string, cookie = dispatcher): Promise<{ features: Feature[]; pages: FeatureCollection[] }> {
     const features: Feature[] = []
     const pages: FeatureCollection[] = []
     let next: string | undefined = `${s.url}${first}`
@@ -166,10 +169,19 @@ describe.each(backends())('OGC API – Features on $name', ({ databaseUrl }) => 
     expect(e).toBeLessThan(121.6)
     expect(south).toBeGreaterThan(31.2)
     expect(n).toBeLessThan(31.3)
+    // The system admin sees the base and object collections, not cases or workers.
+    const theirs = (await json<{ collections: { id: string }[] }>('/ogc/collections', admin)).collections.map((c) => c.id)
+    expect(theirs).toContain('grids')
+    expect(theirs).toContain('buildings')
+    expect(theirs).not.toContain('cases')
+    expect(theirs).not.toContain('workers')
+    const refused = await get('/ogc/collections/cases/items', admin)
+    expect(refused.status).toBe(403)
+    expect((await refused.json()).error.message).toBe('collection "cases" needs the permission cases.read, which the admin role does not hold')
   })
 
   it('pages through all grids with next links until exhausted; numberMatched = /api/admin/stats', async () => {
-    const stats = await json<{ counts: { grids: number } }>('/api/admin/stats')
+    const stats = await json<{ counts: { grids: number } }>('/api/admin/stats', admin)
     const limit = Math.max(1, Math.ceil(stats.counts.grids / 4))
     const { features, pages } = await allItems(`/ogc/collections/grids/items?limit=${limit}`)
     expect(pages.length).toBeGreaterThanOrEqual(4)
@@ -287,7 +299,7 @@ describe.each(backends())('OGC API – Features on $name', ({ databaseUrl }) => 
   })
 
   it.skipIf(!hasOgrinfo())('is readable by GDAL (ogrinfo OAPIF)', async () => {
-    const out = execFileSync('ogrinfo', ['-ro', '-so', `OAPIF:${s.url}/ogc`, 'grids', '--config', 'GDAL_HTTP_HEADERS', `Cookie: ${admin}`], { encoding: 'utf8' })
+    const out = execFileSync('ogrinfo', ['-ro', '-so', `OAPIF:${s.url}/ogc`, 'grids', '--config', 'GDAL_HTTP_HEADERS', `Cookie: ${dispatcher}`], { encoding: 'utf8' })
     expect(out).toMatch(/Layer name: grids/)
   })
 })

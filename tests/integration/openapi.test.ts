@@ -9,21 +9,23 @@ interface OpenApi {
 
 describe('GET /api/openapi.json', () => {
   let s: TestServer
-  let admin: string
+  /** The seats that together hold every permission: the dispatcher, then the three administrators. */
+  const SEATS = ['dispatcher', 'admin', 'secadmin', 'auditor'] as const
+  const cookies = {} as Record<(typeof SEATS)[number], string>
   let doc: OpenApi
   /** Real ids to put into path templates. */
   const ids: Record<string, string> = {}
 
   beforeAll(async () => {
     s = await startTestServer()
-    admin = await login(s.url, 'admin')
+    for (const who of SEATS) cookies[who] = await login(s.url, who)
     const res = await fetch(`${s.url}/api/openapi.json`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toMatch(/openapi\+json|application\/json/)
     doc = await res.json()
-    const catalog = await (await fetch(`${s.url}/tiles/catalog.json`, { headers: { cookie: admin } })).json()
+    const catalog = await (await fetch(`${s.url}/tiles/catalog.json`, { headers: { cookie: cookies.dispatcher } })).json()
     ids.tileLayer = (catalog.layers ?? catalog)[0]?.id ?? 'grids'
-    const collections = await (await fetch(`${s.url}/ogc/collections`, { headers: { cookie: admin } })).json()
+    const collections = await (await fetch(`${s.url}/ogc/collections`, { headers: { cookie: cookies.dispatcher } })).json()
     ids.collection = collections.collections[0].id
   })
   afterAll(async () => {
@@ -68,7 +70,7 @@ describe('GET /api/openapi.json', () => {
   })
 
   it('is linked from the OGC landing page as service-desc', async () => {
-    const landing = await (await fetch(`${s.url}/ogc`, { headers: { cookie: admin } })).json()
+    const landing = await (await fetch(`${s.url}/ogc`, { headers: { cookie: cookies.dispatcher } })).json()
     const link = landing.links.find((l: { rel: string }) => l.rel === 'service-desc')
     expect(link.href).toBe(`${s.url}/api/openapi.json`)
   })
@@ -83,20 +85,31 @@ describe('GET /api/openapi.json', () => {
     }
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
-        if (path === '/api/auth/logout') continue // would end the admin session the other requests use
+        // Would end the sessions the other requests use.
+        if (path === '/api/auth/logout' || path === '/api/auth/logout-all') continue
         const url = new URL(path.replace(/\{(\w+)\}/g, (_, n: string) => example(n, path)), s.url)
         for (const p of op.parameters ?? []) {
           if (p.in !== 'query' || !p.required) continue
           url.searchParams.set(p.name, p.schema?.enum?.[0] ?? (p.name === 'lat' ? '31.23' : p.name === 'lon' ? '121.49' : '1'))
         }
-        const res = await fetch(url, {
-          method: method.toUpperCase(),
-          headers: { cookie: admin, 'content-type': 'application/json' },
-          body: method === 'get' ? undefined : '{}',
-        })
-        const text = await res.text()
-        expect(res.status, `${method.toUpperCase()} ${url.pathname}${url.search}: ${text.slice(0, 200)}`).toBeLessThan(500)
-        if (res.status === 404) expect(text, `${method.toUpperCase()} ${url.pathname}`).not.toMatch(/no route/)
+        // Asked by the first seat holding the route's permission (a refusal by permission: the next seat).
+        let res: Response | undefined
+        let text = ''
+        for (const who of SEATS) {
+          res = await fetch(url, {
+            method: method.toUpperCase(),
+            headers: { cookie: cookies[who], 'content-type': 'application/json' },
+            body: method === 'get' ? undefined : '{}',
+          })
+          text = await res.text()
+          if (!(res.status === 403 && /needs the permission/.test(text))) break
+        }
+        const what = `${method.toUpperCase()} ${url.pathname}${url.search}: ${text.slice(0, 200)}`
+        expect(res!.status, what).toBeLessThan(500)
+        // Some demo seat may use every route listed.
+        expect(res!.status === 403 && /needs the permission/.test(text), what).toBe(false)
+        expect(res!.status, what).not.toBe(401)
+        if (res!.status === 404) expect(text, `${method.toUpperCase()} ${url.pathname}`).not.toMatch(/no route/)
       }
     }
   })

@@ -137,7 +137,7 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     const outsideGrid = (await q<{ code: string }>(`SELECT code FROM grids WHERE code NOT LIKE $1 || '%' ORDER BY code LIMIT 1`, [BUND]))[0]!.code
     ids.other = await worker(3, null, outsideGrid)
 
-    for (const who of ['admin', 'supervisor', 'leader', users.worker, users.dispatcher]) cookies[who] = await login(s.url, who)
+    for (const who of ['admin', 'dispatcher', 'supervisor', 'leader', users.worker, users.dispatcher]) cookies[who] = await login(s.url, who)
 
     // The walk: along the east edge, in UTM metres, to WGS84 by PostGIS. It starts about two
     // hours ago, all within one day in Asia/Shanghai (for the patrol-per-day query).
@@ -161,8 +161,8 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     )
     walk = plan.map((p, i) => ({ ts: new Date(t0 + i * STEP_MS).toISOString(), lon: pts[i]!.lon, lat: pts[i]!.lat, off: p.off, phase: p.phase }))
 
-    // An admin's socket: every domain event and tiles:invalidate.
-    const socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: cookies.admin! }, transports: ['websocket'], autoConnect: false })
+    // The (city-wide) dispatcher's socket: every domain event and tiles:invalidate.
+    const socket = connect(s.url, { path: '/socket.io', extraHeaders: { cookie: cookies.dispatcher! }, transports: ['websocket'], autoConnect: false })
     sockets.push(socket)
     new EventStream(socket, (e) => got.push(e))
     socket.on('tiles:invalidate', (p: { layer: string; bbox: number[] }) => invalidated.push(p))
@@ -255,7 +255,7 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
   it('the track has the points, distance, one stop, patrol time and the out-of-grid segment', async () => {
     const from = new Date(t0 - 1000).toISOString()
     const to = new Date(t0 + walk.length * STEP_MS).toISOString()
-    const res = await api('GET', `/api/workers/${ids.w1}/track?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, 'admin')
+    const res = await api('GET', `/api/workers/${ids.w1}/track?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, 'dispatcher')
     expect(res.status).toBe(200)
     const t = res.body as unknown as {
       points: { ts: string; lon: number; lat: number }[]
@@ -292,11 +292,11 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     expect(patrol.body).toMatchObject({ day, distanceM: t.distanceM, patrolS: t.patrolS, outOfGridS: t.outOfGridS })
   })
 
-  it('converts GCJ-02 fixes to WGS84 (an admin reporting for a worker in scope)', async () => {
+  it('converts GCJ-02 fixes to WGS84 (a dispatcher relaying for a worker in scope)', async () => {
     const ts = new Date(t0 + 3600_000).toISOString()
     // About 2 km east of the grid (outside it, so presence below is not disturbed).
     const gcj: [number, number] = [walk[0]!.lon + 0.02, walk[0]!.lat]
-    const res = await post('admin', { crs: 'gcj02', positions: [{ workerId: ids.w2, ts, lon: gcj[0], lat: gcj[1] }] })
+    const res = await post('dispatcher', { crs: 'gcj02', positions: [{ workerId: ids.w2, ts, lon: gcj[0], lat: gcj[1] }] })
     expect(res.body).toEqual({ accepted: 1, duplicates: 0, events: 0 })
     const want = gcoord.transform(gcj, gcoord.GCJ02, gcoord.WGS84)
     const row = (await q<{ off_m: number; shift_m: number }>(
@@ -316,7 +316,7 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     const c = walk[0]!
     const base = t0 + 40 * 60_000
     const w2 = [0, 10_000, 610_000].map((dt) => ({ workerId: ids.w2, ts: new Date(base + dt).toISOString(), lon: c.lon, lat: c.lat }))
-    expect((await post('admin', { positions: w2 })).body).toMatchObject({ accepted: 3 })
+    expect((await post('dispatcher', { positions: w2 })).body).toMatchObject({ accepted: 3 })
     const from = new Date(t0 - 1000).toISOString()
     const to = new Date(base + 3600_000).toISOString()
     const res = await api('GET', `/api/grids/${grid}/presence?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, 'supervisor')
@@ -358,7 +358,7 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
       heading: 90,
     }))
     const t = Date.now()
-    const res = await post('admin', { positions })
+    const res = await post('dispatcher', { positions })
     console.log(`[positions] ${name}: 1000 fixes of 2 workers stored and judged in ${Date.now() - t} ms`)
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ accepted: 1000, duplicates: 0 })
@@ -396,12 +396,17 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     // A worker for another worker: 403; a dispatcher for a worker outside their street: 404.
     expect((await post(users.worker, { positions: [{ workerId: ids.w2, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })).status).toBe(403)
     expect((await post(users.dispatcher, { positions: [{ workerId: ids.w1, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })).status).toBe(404)
-    expect((await post('admin', { positions: [{ workerId: 999_999_999, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })).status).toBe(404)
-    expect((await post('admin', fix({}))).status).toBe(422) // which worker?
+    expect((await post('dispatcher', { positions: [{ workerId: 999_999_999, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })).status).toBe(404)
+    expect((await post('dispatcher', fix({}))).status).toBe(422) // which worker?
     expect((await post('leader', { positions: [{ workerId: ids.w1, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })).status).toBe(403)
+    // The system administrator handles no workers: neither reports positions nor reads tracks.
+    const asAdmin = await post('admin', { positions: [{ workerId: ids.w1, ts: new Date(now).toISOString(), lon: 121.49, lat: 31.24 }] })
+    expect(asAdmin.status).toBe(403)
+    expect(JSON.stringify(asAdmin.body)).toMatch(/positions\.report/)
+    expect((await api('GET', `/api/workers/${ids.w1}/track`, 'admin')).status).toBe(403)
 
     // Tracks: bad and inverted ranges 422; unknown or out of scope 404; a worker sees only their own.
-    const track = (id: number, query: string, who = 'admin') => api('GET', `/api/workers/${id}/track${query}`, who)
+    const track = (id: number, query: string, who = 'dispatcher') => api('GET', `/api/workers/${id}/track${query}`, who)
     expect((await track(ids.w1, '?from=yesterday')).status).toBe(422)
     expect((await track(ids.w1, `?from=${encodeURIComponent(new Date(now).toISOString())}&to=${encodeURIComponent(new Date(now - 1000).toISOString())}`)).status).toBe(422)
     expect((await track(ids.w1, `?from=${encodeURIComponent(new Date(now - 40 * 86_400_000).toISOString())}`)).status).toBe(422)
@@ -411,13 +416,13 @@ describe.each(backends())('worker positions and geofence on $name', ({ name, dat
     expect((await track(ids.w1, '', 'supervisor')).status).toBe(200)
     expect((await track(ids.w1, '', users.worker)).status).toBe(200)
     expect((await track(ids.w2, '', users.worker)).status).toBe(403)
-    expect((await api('GET', `/api/workers/${ids.w1}/patrol?day=2026-02-30`, 'admin')).status).toBe(422)
-    expect((await api('GET', `/api/workers/${ids.w1}/patrol`, 'admin')).status).toBe(200)
+    expect((await api('GET', `/api/workers/${ids.w1}/patrol?day=2026-02-30`, 'dispatcher')).status).toBe(422)
+    expect((await api('GET', `/api/workers/${ids.w1}/patrol`, 'dispatcher')).status).toBe(200)
     // Presence: a grid outside the scope or unknown 404, a malformed code 400, workers may not ask.
     expect((await api('GET', `/api/grids/${grid}/presence`, users.dispatcher)).status).toBe(404)
-    expect((await api('GET', `/api/grids/${grid.slice(0, 12)}998/presence`, 'admin')).status).toBe(404)
-    expect((await api('GET', '/api/grids/12ab/presence', 'admin')).status).toBe(400)
-    expect((await api('GET', `/api/grids/${grid}/presence?to=soon`, 'admin')).status).toBe(422)
+    expect((await api('GET', `/api/grids/${grid.slice(0, 12)}998/presence`, 'dispatcher')).status).toBe(404)
+    expect((await api('GET', '/api/grids/12ab/presence', 'dispatcher')).status).toBe(400)
+    expect((await api('GET', `/api/grids/${grid}/presence?to=soon`, 'dispatcher')).status).toBe(422)
     expect((await api('GET', `/api/grids/${grid}/presence`, users.worker)).status).toBe(403)
   })
 })

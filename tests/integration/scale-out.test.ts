@@ -44,7 +44,7 @@ describe.skipIf(!redisUrl || !databaseUrl)('two servers sharing events through R
     redis = createClient({ url: redisUrl })
     await redis.connect()
     // Sessions are in the shared database: one sign-in works on both servers.
-    cookie = await login(a.url, 'admin')
+    cookie = await login(a.url, 'dispatcher')
     sensor = (await a.server.db.query<{ id: number; status: string }>(`SELECT id, status FROM sensors WHERE status = 'online' AND grid_code IS NOT NULL ORDER BY id DESC LIMIT 1`)).rows[0]!
     await until(async () => (await health(a)).redis?.connected === true && (await health(b)).redis?.connected === true, 'both servers connected to Redis')
   })
@@ -88,7 +88,7 @@ describe.skipIf(!redisUrl || !databaseUrl)('two servers sharing events through R
     await patch(a, 'offline')
     await until(() => mine(onB.got).length === 1, 'the event on B')
     console.log(`[scale-out] PATCH on A → event at a client of B in ${Date.now() - sent} ms`)
-    expect(mine(onB.got)[0]!.payload).toMatchObject({ id: sensor.id, status: 'offline', by: 'admin' })
+    expect(mine(onB.got)[0]!.payload).toMatchObject({ id: sensor.id, status: 'offline', by: 'dispatcher' })
     // It went through this run's Redis stream.
     expect(await redis.xLen(`${prefix}:socket.io`)).toBeGreaterThan(streamBefore)
     await patch(a, 'online')
@@ -112,6 +112,11 @@ describe.skipIf(!redisUrl || !databaseUrl)('two servers sharing events through R
     expect(mine(c.got).map((e) => e.payload.status)).toEqual(['alarm', 'offline', 'online'])
     expect(c.got.map((e) => e.seq)).toEqual([...c.got.map((e) => e.seq)].sort((x, y) => x - y))
     expect(c.got[0]!.seq).toBeGreaterThan(start)
+    // The recovered connection was signed in again and is live: an event after it arrives too.
+    await patch(a, 'alarm')
+    await until(() => mine(c.got).length === 4, 'an event after the recovery')
+    await patch(a, 'online')
+    await until(() => mine(c.got).length === 5, 'the sensor back online')
     c.socket.close()
   })
 

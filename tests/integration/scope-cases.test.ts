@@ -10,11 +10,12 @@ const STREET = '310101013' // 外滩街道, the supervisor's scope
 
 describe.each(backends())('case scope on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** Unrestricted (scope 310000) and holding cases.read. */
+  let dispatcher: string
   let supervisor: string
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
   })
   afterAll(async () => {
@@ -34,7 +35,7 @@ describe.each(backends())('case scope on $name', ({ databaseUrl }) => {
       return decodeLayer(new Uint8Array(await res.arrayBuffer()), 'cases')!.features.map((f) => String(f.properties.grid_code))
     }
     const mine = await codes(supervisor)
-    const all = await codes(admin)
+    const all = await codes(dispatcher)
     expect(mine.length).toBeGreaterThan(0)
     expect(mine.every((c) => c.startsWith(STREET))).toBe(true)
     expect(all.some((c) => !c.startsWith(STREET))).toBe(true)

@@ -2,20 +2,35 @@
  * The objects seeder on a real database: PGlite in memory always, and a fresh database on the
  * PostGIS server of TEST_DATABASE_URL when set. Checks the acceptance minimums, the codes and
  * checksums, the case workflow order, grid containment, and that the same seed twice gives the
- * same rows (two fresh PGlite databases, compared table by table by md5 of their rows).
+ * same rows: the fresh PGlite database against the embedded test template (tests/helpers/
+ * global-setup.ts), which global setup seeded with the same seed, anchor and seeder — compared
+ * table by table by md5 of their rows.
+ *
+ * Every seeding of this file starts at once: the embedded one is this process's work (PGlite),
+ * the PostGIS ones mostly the database server's, so on two cores they overlap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Db } from '../../server/db/index.ts'
 import { migrate } from '../../server/db/migrate.ts'
+import { openPglite } from '../../server/db/pglite.ts'
+import { anchorDate } from '../../server/seed/index.ts'
 import { seedObjects } from '../../server/seed/objects.ts'
 import { seedGeography } from '../../server/seed/geography.ts'
+import { seedUsers } from '../../server/seed/users.ts'
+import { TEST_ANCHOR, TEST_PASSWORD, TEST_SEED, TEST_TZ } from '../helpers/constants.ts'
 import { freshDatabase } from '../helpers/db.ts'
+import { embeddedDataDir } from '../helpers/server.ts'
 
-const SEED = 20240915
-const TZ = 'Asia/Shanghai'
-/** "Today" at 00:00 in Asia/Shanghai (UTC+8, no DST). */
-const ANCHOR = new Date('2025-06-18T00:00:00+08:00')
+/** The test servers' demo city (tests/helpers/constants.ts): the template has the same. */
+const SEED = TEST_SEED
+const TZ = TEST_TZ
+/** "Today" at 00:00 in Asia/Shanghai (UTC+8, no DST), as a server with ONEGRID_DEMO_ANCHOR has it. */
+const ANCHOR = anchorDate(TEST_ANCHOR, TZ)
 const SETUP_MS = 420_000
+
+const url = process.env.TEST_DATABASE_URL
+if (!url && process.env.CI === 'true') throw new Error('CI=true but TEST_DATABASE_URL is not set: the suite must run on a real PostGIS')
+const backends: ('embedded' | 'postgres')[] = url ? ['embedded', 'postgres'] : ['embedded']
 
 /** Tables the seeder fills, each with the order that makes its checksum stable. */
 const TABLES: Record<string, string> = {
@@ -46,16 +61,29 @@ interface Seeded {
   drop(): Promise<void>
 }
 
-async function seeded(backend: 'embedded' | 'postgres'): Promise<Seeded> {
+type Kind = 'embedded' | 'postgres' | 'no roads'
+
+/**
+ * A fresh database with the geography and the objects seeded; 'no roads' is PostGIS when there is
+ * one (else embedded) with roads and buildings deleted before the objects.
+ */
+async function seeded(kind: Kind): Promise<Seeded> {
+  const backend = kind === 'no roads' ? (url ? 'postgres' : 'embedded') : kind
   const { db, drop } = await freshDatabase(backend)
-  await migrate(db)
-  await seedGeography(db)
-  const t = Date.now()
-  const lines: string[] = []
-  const counts = await seedObjects(db, { seed: SEED, anchor: ANCHOR, tz: TZ, log: (m) => lines.push(m) })
-  const ms = Date.now() - t
-  console.log(`[${backend}] seedObjects ${(ms / 1000).toFixed(1)} s\n  ${lines.join('\n  ')}`)
-  return { db, counts, ms, drop }
+  try {
+    await migrate(db)
+    await seedGeography(db)
+    if (kind === 'no roads') await db.exec('DELETE FROM roads; DELETE FROM buildings')
+    const t = Date.now()
+    const lines: string[] = []
+    const counts = await seedObjects(db, { seed: SEED, anchor: ANCHOR, tz: TZ, log: (m) => lines.push(m) })
+    const ms = Date.now() - t
+    console.log(`[${kind === 'no roads' ? `${backend}, no roads or buildings` : backend}] seedObjects ${(ms / 1000).toFixed(1)} s\n  ${lines.join('\n  ')}`)
+    return { db, counts, ms, drop }
+  } catch (err) {
+    await drop()
+    throw err
+  }
 }
 
 async function checksums(db: Db): Promise<Record<string, string>> {
@@ -77,18 +105,55 @@ function idValid(id: string): boolean {
 
 const count = async (db: Db, sql: string, params: unknown[] = []) => (await db.query<{ n: number }>(sql, params)).rows[0].n
 
-const url = process.env.TEST_DATABASE_URL
-if (!url && process.env.CI === 'true') throw new Error('CI=true but TEST_DATABASE_URL is not set: the suite must run on a real PostGIS')
-const backends: ('embedded' | 'postgres')[] = url ? ['embedded', 'postgres'] : ['embedded']
+/**
+ * The seedings, started together before the first test and awaited by their suites: the PostGIS
+ * ones first, so their statements are on the server before PGlite's long steps hold this thread.
+ */
+const seedings = new Map<Kind, Promise<Seeded>>()
+beforeAll(() => {
+  for (const kind of [...(url ? ['postgres' as const] : []), 'no roads' as const, 'embedded' as const]) {
+    const p = seeded(kind)
+    // Awaited (and its failure reported) by its suite; no unhandled rejection meanwhile.
+    p.catch(() => {})
+    seedings.set(kind, p)
+  }
+})
+afterAll(async () => {
+  for (const r of await Promise.allSettled(seedings.values())) if (r.status === 'fulfilled') await r.value.drop()
+})
 
-describe.each(backends)('seedObjects on %s', (backend) => {
+// Before the full geography lands (or with a grids-only import): no roads and no buildings. Parts,
+// cameras and tracks follow the grid edges; no houses, no people. Runs on the real server when
+// there is one (faster), else embedded.
+describe('seedObjects on grids without roads or buildings', () => {
+  let db: Db
+  let counts: Record<string, number>
+  beforeAll(async () => {
+    ;({ db, counts } = await seedings.get('no roads')!)
+  }, SETUP_MS)
+
+  it('places parts, cameras and sensors along the grid edges, and no houses', async () => {
+    expect(counts.parts).toBeGreaterThanOrEqual(3000)
+    expect(counts.cameras).toBeGreaterThanOrEqual(300)
+    expect(counts.sensors).toBeGreaterThanOrEqual(1000)
+    expect(counts.cases).toBeGreaterThanOrEqual(20_000)
+    expect(counts.worker_positions).toBeGreaterThan(0)
+    expect(counts.houses).toBe(0)
+    expect(counts.people).toBe(0)
+    for (const t of ['parts', 'sensors', 'cameras', 'cases']) {
+      const n = await count(db, `SELECT count(*)::int AS n FROM ${t} x JOIN grids g ON g.code = x.grid_code WHERE NOT ST_Intersects(g.geom, x.geom)`)
+      expect(n, t).toBe(0)
+    }
+  })
+})
+
+// The PostGIS suites first: their checks wait mostly on the database server, so they run while
+// the embedded seeding (this process's work) goes on.
+describe.each([...backends].reverse())('seedObjects on %s', (backend) => {
   let s: Seeded
   beforeAll(async () => {
-    s = await seeded(backend)
+    s = await seedings.get(backend)!
   }, SETUP_MS)
-  afterAll(async () => {
-    await s?.drop()
-  })
 
   it('fills every table to the acceptance minimums', async () => {
     const c = s.counts
@@ -228,18 +293,28 @@ describe.each(backends)('seedObjects on %s', (backend) => {
     expect(await count(s.db, `SELECT count(DISTINCT r.sensor_id)::int AS n FROM sensor_readings r JOIN sensors s ON s.id = r.sensor_id WHERE s.status <> 'alarm' AND r.value >= (s.thresholds ->> 'warn')::float8`)).toBeGreaterThan(0)
   })
 
-  // Once, on the embedded database every `npm start` seeds (a second seed of the demo city is
-  // half a minute; the seeder's code is the same on PostGIS).
+  // Once, on the embedded database every `npm start` seeds (the seeder's code is the same on
+  // PostGIS). The other seeding is the test template's, made by global setup with this seed and
+  // anchor through ensureSeeded — which also adds the demo accounts (linking one worker to its
+  // account), so this database gets them too before the comparison.
   it.runIf(backend === 'embedded')(
     'gives identical rows for the same seed and anchor',
     async () => {
-      const first = await checksums(s.db)
-      const again = await seeded(backend)
+      const template = embeddedDataDir()
+      expect(template.dir, 'the seeded test template (tests/helpers/global-setup.ts)').not.toBe('memory://')
       try {
-        expect(again.counts).toEqual(s.counts)
-        expect(await checksums(again.db)).toEqual(first)
+        const other = await openPglite(template.dir)
+        try {
+          await seedUsers(s.db, TEST_PASSWORD)
+          const mine = await checksums(s.db)
+          // The row counts seedObjects returned are the tables' (the checksums start with them).
+          expect(Object.fromEntries(Object.entries(mine).map(([t, c]) => [t, Number(c.split(':')[0])]))).toMatchObject(s.counts)
+          expect(await checksums(other)).toEqual(mine)
+        } finally {
+          await other.close()
+        }
       } finally {
-        await again.drop()
+        template.cleanup()
       }
     },
     SETUP_MS,
@@ -247,41 +322,5 @@ describe.each(backends)('seedObjects on %s', (backend) => {
 
   it('leaves a database that has its objects alone', async () => {
     expect(await seedObjects(s.db, { seed: SEED + 1, anchor: ANCHOR, tz: TZ })).toEqual({})
-  })
-})
-
-// Before the full geography lands (or with a grids-only import): no roads and no buildings. Parts,
-// cameras and tracks follow the grid edges; no houses, no people. Runs on the real server when
-// there is one (faster), else embedded.
-describe('seedObjects on grids without roads or buildings', () => {
-  const backend = url ? 'postgres' : 'embedded'
-  let db: Db
-  let drop: () => Promise<void>
-  let counts: Record<string, number>
-  beforeAll(async () => {
-    ;({ db, drop } = await freshDatabase(backend))
-    await migrate(db)
-    await seedGeography(db)
-    await db.exec('DELETE FROM roads; DELETE FROM buildings')
-    const lines: string[] = []
-    counts = await seedObjects(db, { seed: SEED, anchor: ANCHOR, tz: TZ, log: (m) => lines.push(m) })
-    console.log(`[${backend}, no roads or buildings]\n  ${lines.join('\n  ')}`)
-  }, SETUP_MS)
-  afterAll(async () => {
-    await drop?.()
-  })
-
-  it('places parts, cameras and sensors along the grid edges, and no houses', async () => {
-    expect(counts.parts).toBeGreaterThanOrEqual(3000)
-    expect(counts.cameras).toBeGreaterThanOrEqual(300)
-    expect(counts.sensors).toBeGreaterThanOrEqual(1000)
-    expect(counts.cases).toBeGreaterThanOrEqual(20_000)
-    expect(counts.worker_positions).toBeGreaterThan(0)
-    expect(counts.houses).toBe(0)
-    expect(counts.people).toBe(0)
-    for (const t of ['parts', 'sensors', 'cameras', 'cases']) {
-      const n = await count(db, `SELECT count(*)::int AS n FROM ${t} x JOIN grids g ON g.code = x.grid_code WHERE NOT ST_Intersects(g.geom, x.geom)`)
-      expect(n, t).toBe(0)
-    }
   })
 })

@@ -42,7 +42,8 @@ describe.skipIf(!url).each(backends())('simulator on $name', ({ databaseUrl }) =
       if (Date.now() - start > 20_000) throw new Error('the server did not connect to the broker')
       await sleep(100)
     }
-    const cookie = await login(s.url, 'admin')
+    // The simulator relays positions for other workers (positions.relay): the dispatcher's, as the server's own simulator does.
+    const cookie = await login(s.url, 'dispatcher')
     sim = await startSimulator({
       db,
       log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),

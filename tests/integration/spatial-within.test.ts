@@ -12,20 +12,21 @@ const LONELY_SQUARE = { type: 'Polygon', coordinates: [[[121.2, 31.05], [121.201
 
 describe.each(backends())('spatial within and choropleth on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** The city-wide dispatcher: every layer, workers and cases included. */
+  let dispatcher: string
   let supervisor: string
   /** A valid grid with objects in it, its GeoJSON and label point. */
   let grid: { code: string; geojson: string; lon: number; lat: number }
 
   const db = () => s.server.db
-  const post = (body: unknown, cookie = admin) =>
+  const post = (body: unknown, cookie = dispatcher) =>
     fetch(`${s.url}/api/spatial/within`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
-  const within = async (body: unknown, cookie = admin): Promise<WithinResponse> => {
+  const within = async (body: unknown, cookie = dispatcher): Promise<WithinResponse> => {
     const res = await post(body, cookie)
     expect(res.status, await res.clone().text()).toBe(200)
     return res.json()
   }
-  const get = (path: string, cookie = admin) => fetch(`${s.url}${path}`, { headers: { cookie } })
+  const get = (path: string, cookie = dispatcher) => fetch(`${s.url}${path}`, { headers: { cookie } })
 
   /** Direct SQL count of a layer's rows matching `match` (over t.geom; $1.. are params). */
   async function sqlCount(table: string, match: string, params: unknown[], scopePrefix: string | null = null): Promise<number> {
@@ -39,7 +40,7 @@ describe.each(backends())('spatial within and choropleth on $name', ({ databaseU
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
     // The supervisor's street (外滩街道 310101013): the grid there with the most cameras + sensors + workers.
     const { rows } = await db().query<{ code: string; geojson: string; lon: number; lat: number }>(
@@ -220,7 +221,7 @@ describe.each(backends())('spatial within and choropleth on $name', ({ databaseU
   })
 
   describe('GET /api/stats/choropleth', () => {
-    const choropleth = async (level: string, indicator: string, cookie = admin) => {
+    const choropleth = async (level: string, indicator: string, cookie = dispatcher) => {
       const res = await get(`/api/stats/choropleth?level=${level}&indicator=${indicator}`, cookie)
       expect(res.status, await res.clone().text()).toBe(200)
       return (await res.json()) as { level: string; indicator: string; values: { code: string; name: string; value: number }[] }

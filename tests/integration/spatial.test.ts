@@ -13,14 +13,15 @@ const LONELY_WRAP = { lon: 121.21, lat: 31.06 }
 
 describe.each(backends())('spatial queries on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  /** The city-wide dispatcher: every layer, workers and cases included. */
+  let dispatcher: string
   let supervisor: string
   /** A grid of the supervisor's street and one of another street, with their label points. */
   let own: { code: string; lon: number; lat: number }
   let other: { code: string; lon: number; lat: number }
 
-  const get = (path: string, cookie = admin) => fetch(`${s.url}${path}`, { headers: { cookie } })
-  const json = async (path: string, cookie = admin) => {
+  const get = (path: string, cookie = dispatcher) => fetch(`${s.url}${path}`, { headers: { cookie } })
+  const json = async (path: string, cookie = dispatcher) => {
     const res = await get(path, cookie)
     expect(res.status, await res.clone().text()).toBe(200)
     return res.json()
@@ -29,7 +30,7 @@ describe.each(backends())('spatial queries on $name', ({ databaseUrl }) => {
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
     const { rows } = await db().query<{ code: string; lon: number; lat: number }>(
       `SELECT code, ST_X(label_point) AS lon, ST_Y(label_point) AS lat FROM grids

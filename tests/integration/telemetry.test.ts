@@ -60,8 +60,9 @@ describe('telemetry: coalesced, viewport- and scope-filtered live values', () =>
 
   it('100 values of one sensor within one interval reach a client as one item with the latest value; a viewport elsewhere gets nothing', async () => {
     const wall = await client('wall')
-    const elsewhere = await client('admin')
-    const silent = await client('dispatcher')
+    // Two more city-wide seats: one looking elsewhere, one that never says where it looks.
+    const elsewhere = await client('dispatcher')
+    const silent = await client('leader')
     expect(await viewport(wall, { bbox: [121.4, 31.2, 121.6, 31.3], kinds: ['sensor', 'worker'] })).toEqual({ bbox: [121.4, 31.2, 121.6, 31.3], kinds: ['sensor', 'worker'] })
     expect((await viewport(elsewhere, { bbox: [120, 30, 120.5, 30.5] })).error).toBeUndefined()
     // `silent` never says what it looks at: it gets nothing.

@@ -26,6 +26,8 @@ const sum = (fs: DecodedFeature[], key: string) => fs.reduce((a, f) => a + Numbe
 
 describe.each(backends())('aggregated, composite and role-filtered tiles on $name', ({ databaseUrl }) => {
   let s: TestServer
+  /** The city-wide dispatcher sees every layer; the system admin base and objects only; the auditor none. */
+  let dispatcher: string
   let admin: string
   let auditor: string
   let kind: 'native' | 'js'
@@ -34,6 +36,7 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
+    dispatcher = await login(s.url, 'dispatcher')
     admin = await login(s.url, 'admin')
     auditor = await login(s.url, 'auditor')
     const health = (await (await fetch(`${s.url}/api/health`)).json()) as { mvt: 'native' | 'js' }
@@ -43,8 +46,8 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
     await s?.close()
   })
 
-  const get = (path: string, cookie = admin) => fetch(`${s.url}${path}`, { headers: { cookie } })
-  async function tile(layer: string, t: { z: number; x: number; y: number }, cookie = admin) {
+  const get = (path: string, cookie = dispatcher) => fetch(`${s.url}${path}`, { headers: { cookie } })
+  async function tile(layer: string, t: { z: number; x: number; y: number }, cookie = dispatcher) {
     const res = await get(`/tiles/${layer}/${t.z}/${t.x}/${t.y}.mvt`, cookie)
     expect([200, 204], `${layer} ${t.z}/${t.x}/${t.y}`).toContain(res.status)
     const buf = new Uint8Array(await res.arrayBuffer())
@@ -170,7 +173,7 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
       const single = await tile(id, t)
       expect(decodeLayer(buf, id)?.features.map((f) => f.id).sort(), id).toEqual(single.features.map((f) => f.id).sort())
     }
-    const again = await revalidate(`${s.url}/tiles/water,roads,grids/${t.z}/${t.x}/${t.y}.mvt`, res.headers.get('etag')!, { cookie: admin })
+    const again = await revalidate(`${s.url}/tiles/water,roads,grids/${t.z}/${t.x}/${t.y}.mvt`, res.headers.get('etag')!, { cookie: dispatcher })
     expect(again).toBe(304)
   })
 
@@ -181,7 +184,7 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
     const raw = (headers: Record<string, string>) =>
       new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) =>
         http
-          .get(`${s.url}${path}`, { headers: { cookie: admin, ...headers } }, (r) => {
+          .get(`${s.url}${path}`, { headers: { cookie: dispatcher, ...headers } }, (r) => {
             const chunks: Buffer[] = []
             r.on('data', (c: Buffer) => chunks.push(c))
             r.on('end', () => resolve({ status: r.statusCode!, headers: r.headers, body: Buffer.concat(chunks) }))
@@ -231,21 +234,31 @@ describe.each(backends())('aggregated, composite and role-filtered tiles on $nam
   })
 
   it('layers a role may not see are not in its catalog and answer 403 as tiles, TileJSON and OGC items', async () => {
-    const forAuditor = ((await (await get('/tiles/catalog.json', auditor)).json()) as { layers: { id: string }[] }).layers.map((l) => l.id)
-    const forAdmin = ((await (await get('/tiles/catalog.json')).json()) as { layers: { id: string }[] }).layers.map((l) => l.id)
-    expect(forAdmin).toEqual([...catalog.keys()])
-    expect(forAuditor).toContain('roads')
-    expect(forAuditor).toContain('grids')
-    for (const hidden of ['cases', 'workers', 'sensors', 'cameras']) {
-      expect(forAuditor).not.toContain(hidden)
+    const ids = async (cookie: string) => ((await (await get('/tiles/catalog.json', cookie)).json()) as { layers: { id: string }[] }).layers.map((l) => l.id)
+    expect(await ids(dispatcher)).toEqual([...catalog.keys()])
+    // The system admin: base map and objects, no cases or workers.
+    const forAdmin = await ids(admin)
+    for (const shown of ['roads', 'grids', 'sensors', 'cameras']) expect(forAdmin).toContain(shown)
+    for (const hidden of ['cases', 'workers', 'case_heat']) {
+      expect(forAdmin).not.toContain(hidden)
+      const t = await get(`/tiles/${hidden}/15/27445/13384.mvt`, admin)
+      expect(t.status).toBe(403)
+      expect(((await t.json()) as { error: { message: string } }).error.message).toBe(`layer "${hidden}" needs the permission ${catalog.get(hidden)!.permission}, which the admin role does not hold`)
+      expect((await get(`/tiles/${hidden}.json`, admin)).status).toBe(403)
+      expect((await get(`/tiles/roads,${hidden}/15/27445/13384.mvt`, admin)).status).toBe(403)
+      if (hidden !== 'case_heat') expect((await get(`/ogc/collections/${hidden}/items?limit=1`, admin)).status).toBe(403)
+    }
+    // The auditor reads the audit log only: no layer at all.
+    expect(await ids(auditor)).toEqual([])
+    for (const hidden of ['roads', 'grids', 'cases', 'sensors']) {
       const t = await get(`/tiles/${hidden}/15/27445/13384.mvt`, auditor)
       expect(t.status).toBe(403)
-      expect(((await t.json()) as { error: { message: string } }).error.message).toMatch(/auditor/)
+      expect(((await t.json()) as { error: { message: string } }).error.message).toMatch(/which the auditor role does not hold/)
       expect((await get(`/tiles/${hidden}.json`, auditor)).status).toBe(403)
-      expect((await get(`/tiles/roads,${hidden}/15/27445/13384.mvt`, auditor)).status).toBe(403)
       expect((await get(`/ogc/collections/${hidden}/items?limit=1`, auditor)).status).toBe(403)
     }
-    const collections = ((await (await get('/ogc/collections', auditor)).json()) as { collections: { id: string }[] }).collections.map((c) => c.id)
+    expect(((await (await get('/ogc/collections', auditor)).json()) as { collections: unknown[] }).collections).toEqual([])
+    const collections = ((await (await get('/ogc/collections', admin)).json()) as { collections: { id: string }[] }).collections.map((c) => c.id)
     expect(collections).toContain('roads')
     expect(collections).not.toContain('cases')
     // The heat layer is a view of cases, not a collection of its own.

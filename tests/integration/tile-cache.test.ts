@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe.each(backends())('tile cache and live invalidation on $name', ({ databaseUrl }) => {
   let s: TestServer
-  let admin: string
+  let dispatcher: string
   let supervisor: string
   let sensor: SensorRow
   let far: SensorRow
@@ -29,7 +29,7 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
 
   beforeAll(async () => {
     s = await startTestServer({ databaseUrl })
-    admin = await login(s.url, 'admin')
+    dispatcher = await login(s.url, 'dispatcher')
     supervisor = await login(s.url, 'supervisor')
     // A sensor the supervisor (外滩街道 310101013) cannot see, not already in alarm.
     const { rows } = await s.server.db.query<SensorRow>(
@@ -71,14 +71,14 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
 
   it('serves a repeated tile from the cache with the same bytes and ETag, and still answers 304', async () => {
     const t = tileOf(sensor.lon, sensor.lat, 16)
-    const first = await tile(admin, t)
+    const first = await tile(dispatcher, t)
     expect(first.status).toBe(200)
-    const second = await tile(admin, t)
+    const second = await tile(dispatcher, t)
     expect(second.status).toBe(200)
     expect(second.headers.get('x-tile-cache')).toBe('hit')
     expect(second.headers.get('etag')).toBe(first.headers.get('etag'))
     expect(Buffer.from(await second.arrayBuffer()).equals(Buffer.from(await first.arrayBuffer()))).toBe(true)
-    const status = await revalidate(`${s.url}/tiles/sensors/${t.z}/${t.x}/${t.y}.mvt`, first.headers.get('etag')!, { cookie: admin })
+    const status = await revalidate(`${s.url}/tiles/sensors/${t.z}/${t.x}/${t.y}.mvt`, first.headers.get('etag')!, { cookie: dispatcher })
     expect(status).toBe(304)
   })
 
@@ -97,20 +97,20 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
     const ft = tileOf(far.lon, far.lat, 16)
     expect(ft).not.toEqual(t)
     // Warm both tiles.
-    expect((await tile(admin, t)).headers.get('x-tile-cache')).toBe('hit')
-    await tile(admin, ft)
-    expect((await tile(admin, ft)).headers.get('x-tile-cache')).toBe('hit')
+    expect((await tile(dispatcher, t)).headers.get('x-tile-cache')).toBe('hit')
+    await tile(dispatcher, ft)
+    expect((await tile(dispatcher, ft)).headers.get('x-tile-cache')).toBe('hit')
 
-    const adminEvents = await listen(admin)
+    const dispatcherEvents = await listen(dispatcher)
     const supervisorEvents = await listen(supervisor)
-    const res = await patch(admin, sensor.id, { status: 'alarm' })
+    const res = await patch(dispatcher, sensor.id, { status: 'alarm' })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ id: sensor.id, status: 'alarm' })
 
-    for (let i = 0; i < 50 && adminEvents.length === 0; i++) await sleep(20)
+    for (let i = 0; i < 50 && dispatcherEvents.length === 0; i++) await sleep(20)
     await sleep(300) // room for a duplicate or a stray event to arrive
-    expect(adminEvents).toHaveLength(1)
-    const [ev] = adminEvents
+    expect(dispatcherEvents).toHaveLength(1)
+    const [ev] = dispatcherEvents
     expect(ev!.layer).toBe('sensors')
     const [w, south, e, n] = ev!.bbox
     expect(w).toBeLessThanOrEqual(sensor.lon)
@@ -121,15 +121,15 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
     expect(n - south).toBeLessThan(0.01)
     expect(supervisorEvents).toHaveLength(0)
 
-    const after = await tile(admin, t)
+    const after = await tile(dispatcher, t)
     expect(after.status).toBe(200)
     expect(after.headers.get('x-tile-cache')).toBe('miss')
     const layer = decodeLayer(new Uint8Array(await after.arrayBuffer()), 'sensors')
     const feature = layer?.features.find((f) => f.id === sensor.id)
     expect(feature?.properties.status).toBe('alarm')
-    expect((await tile(admin, t)).headers.get('x-tile-cache')).toBe('hit')
+    expect((await tile(dispatcher, t)).headers.get('x-tile-cache')).toBe('hit')
 
-    expect((await tile(admin, ft)).headers.get('x-tile-cache')).toBe('hit')
+    expect((await tile(dispatcher, ft)).headers.get('x-tile-cache')).toBe('hit')
   })
 
   it('tells a supervisor about a sensor in its own street', async () => {
@@ -140,22 +140,22 @@ describe.each(backends())('tile cache and live invalidation on $name', ({ databa
     const events = await listen(supervisor)
     const next = own.status === 'offline' ? 'online' : 'offline'
     try {
-      expect((await patch(admin, own.id, { status: next })).status).toBe(200)
+      expect((await patch(dispatcher, own.id, { status: next })).status).toBe(200)
       for (let i = 0; i < 50 && events.length === 0; i++) await sleep(20)
       expect(events).toEqual([{ layer: 'sensors', bbox: [own.lon, own.lat, own.lon, own.lat] }])
     } finally {
-      await patch(admin, own.id, { status: own.status })
+      await patch(dispatcher, own.id, { status: own.status })
     }
   })
 
   it('refuses other roles, unknown or out-of-scope sensors and bad bodies', async () => {
     const leader = await login(s.url, 'leader')
     expect((await patch(leader, sensor.id, { status: 'online' })).status).toBe(403)
-    expect((await patch(admin, 999_999_999, { status: 'online' })).status).toBe(404)
-    const bad = await patch(admin, sensor.id, { status: 'broken' })
+    expect((await patch(dispatcher, 999_999_999, { status: 'online' })).status).toBe(404)
+    const bad = await patch(dispatcher, sensor.id, { status: 'broken' })
     expect(bad.status).toBe(422)
     expect((await bad.json()).error.message).toMatch(/status/)
-    expect((await patch(admin, sensor.id, {})).status).toBe(422)
+    expect((await patch(dispatcher, sensor.id, {})).status).toBe(422)
   })
 
   it('answers 404 for a sensor outside a restricted dispatcher’s street', async () => {

@@ -237,30 +237,30 @@ describe.each(backends())('the wall’s data on $name', ({ databaseUrl }) => {
     return body
   }
 
-  it('gives the numbers independent counts and the indicators API give, for everything (admin) and for the wall kiosk', async () => {
-    const admin = await checkSummary('admin', null)
+  it('gives the numbers independent counts and the indicators API give, for everything (the city-wide dispatcher) and for the wall kiosk', async () => {
+    const city = await checkSummary('dispatcher', null)
     // The fixtures are in it: a critical new case and an overdue dispatched one in the street, one in the other street.
-    expect(admin.cases.today.byStage.find((c) => c.key === 'reported')!.count).toBeGreaterThanOrEqual(1)
-    expect(admin.cases.today.byStage.find((c) => c.key === 'dispatched')!.count).toBeGreaterThanOrEqual(1)
-    expect(admin.cases.overdue).toBeGreaterThanOrEqual(2)
-    expect(admin.alarms.open).toBeGreaterThanOrEqual(2)
-    expect(admin.workers.onDuty).toBeGreaterThanOrEqual(1)
+    expect(city.cases.today.byStage.find((c) => c.key === 'reported')!.count).toBeGreaterThanOrEqual(1)
+    expect(city.cases.today.byStage.find((c) => c.key === 'dispatched')!.count).toBeGreaterThanOrEqual(1)
+    expect(city.cases.overdue).toBeGreaterThanOrEqual(2)
+    expect(city.alarms.open).toBeGreaterThanOrEqual(2)
+    expect(city.workers.onDuty).toBeGreaterThanOrEqual(1)
     // The last week holds the case closed two days ago and the open one from three days ago.
-    expect(admin.rates.days7.closure.denominator).toBeGreaterThanOrEqual(2)
-    expect(admin.rates.days7.closure.numerator).toBeGreaterThanOrEqual(1)
-    expect(admin.rates.days30.closure.denominator).toBeGreaterThan(admin.rates.days7.closure.denominator)
+    expect(city.rates.days7.closure.denominator).toBeGreaterThanOrEqual(2)
+    expect(city.rates.days7.closure.numerator).toBeGreaterThanOrEqual(1)
+    expect(city.rates.days30.closure.denominator).toBeGreaterThan(city.rates.days7.closure.denominator)
     // Newest first; the sensor:status event (newest of all) is not a ticker event; the one outside every grid is.
-    expect(admin.recent.slice(0, 3).map((x) => x.seq)).toEqual([eventSeqs[2], eventSeqs[1], eventSeqs[0]])
+    expect(city.recent.slice(0, 3).map((x) => x.seq)).toEqual([eventSeqs[2], eventSeqs[1], eventSeqs[0]])
     const wall = await checkSummary('wall', null)
-    expect(wall.cases).toEqual(admin.cases)
+    expect(wall.cases).toEqual(city.cases)
   })
 
   it('a street supervisor gets only their street’s numbers', async () => {
     const sup = await checkSummary('supervisor', BUND)
-    const admin = (await get<WallSummary>('admin', '/api/wall/summary')).body
-    expect(sup.cases.today.reported).toBeLessThan(admin.cases.today.reported)
+    const city = (await get<WallSummary>('dispatcher', '/api/wall/summary')).body
+    expect(sup.cases.today.reported).toBeLessThan(city.cases.today.reported)
     expect(sup.alarms).toEqual({ open: expect.any(Number), unacked: expect.any(Number) })
-    expect(sup.alarms.open).toBeLessThan(admin.alarms.open)
+    expect(sup.alarms.open).toBeLessThan(city.alarms.open)
     for (const g of sup.topGrids) expect(g.code.startsWith(BUND)).toBe(true)
     const seqs = sup.recent.map((x) => x.seq)
     expect(seqs).toContain(eventSeqs[0])
@@ -268,14 +268,15 @@ describe.each(backends())('the wall’s data on $name', ({ databaseUrl }) => {
     expect(seqs).not.toContain(eventSeqs[2])
     for (const x of sup.recent) expect(x.scope!.startsWith(BUND)).toBe(true)
     // Their rates are their street's indicators, not the city's.
-    expect(sup.rates.days30.closure.denominator).toBeLessThan(admin.rates.days30.closure.denominator)
+    expect(sup.rates.days30.closure.denominator).toBeLessThan(city.rates.days30.closure.denominator)
   })
 
   it('refuses roles that do not watch the wall, with a reason, and anyone not signed in', async () => {
-    for (const who of ['worker', 'auditor']) {
+    // The system admin and the auditor neither; grid workers use the field page.
+    for (const who of ['worker', 'auditor', 'admin']) {
       const r = await get<WallSummary>(who, '/api/wall/summary')
       expect(r.status).toBe(403)
-      expect(r.body.error!.message).toContain(`you are signed in as ${who}`)
+      expect(r.body.error!.message).toBe(`this needs the permission wall.view, which the ${who} role does not hold`)
       expect((await get<WallLive>(who, '/api/wall/live')).status).toBe(403)
     }
     expect((await get<WallSummary>('nobody', '/api/wall/summary')).status).toBe(401)
@@ -285,7 +286,7 @@ describe.each(backends())('the wall’s data on $name', ({ databaseUrl }) => {
   it('live: only what is in the box, with stage clocks, alarm positions and workers on duty', async () => {
     const d = 0.0005
     const box = [at.bund.lon - d, at.bund.lat - d, at.bund.lon + d, at.bund.lat + d] as const
-    const { status, body } = await get<WallLive>('admin', `/api/wall/live?bbox=${box.join(',')}`)
+    const { status, body } = await get<WallLive>('dispatcher', `/api/wall/live?bbox=${box.join(',')}`)
     expect(status, JSON.stringify(body)).toBe(200)
     const inBox = (p: { lon: number; lat: number }) => p.lon >= box[0] && p.lat >= box[1] && p.lon <= box[2] && p.lat <= box[3]
     for (const x of [...body.cases, ...body.alarms, ...body.workers]) expect(inBox(x), JSON.stringify(x)).toBe(true)
@@ -306,20 +307,20 @@ describe.each(backends())('the wall’s data on $name', ({ databaseUrl }) => {
 
     // Around the alarm's sensor: the alarm at the sensor's position.
     const abox = [alarmSensor.lon - d, alarmSensor.lat - d, alarmSensor.lon + d, alarmSensor.lat + d]
-    const a = await get<WallLive>('admin', `/api/wall/live?bbox=${abox.join(',')}`)
+    const a = await get<WallLive>('dispatcher', `/api/wall/live?bbox=${abox.join(',')}`)
     expect(a.body.alarms.find((x) => x.id === alarmIds[0])).toMatchObject({ sensorId: alarmSensor.id, lon: alarmSensor.lon, lat: alarmSensor.lat, acked: false, kind: 'threshold' })
     expect(a.body.alarms.map((x) => x.id)).not.toContain(alarmIds[1])
 
     // A box elsewhere has none of them.
-    const far = await get<WallLive>('admin', '/api/wall/live?bbox=100,20,100.1,20.1')
+    const far = await get<WallLive>('dispatcher', '/api/wall/live?bbox=100,20,100.1,20.1')
     expect(far.body).toMatchObject({ cases: [], alarms: [], workers: [] })
   })
 
   it('live without a box: the whole scope, and no more', async () => {
-    const admin = (await get<WallLive>('admin', '/api/wall/live')).body
+    const city = (await get<WallLive>('dispatcher', '/api/wall/live')).body
     const sup = (await get<WallLive>('supervisor', '/api/wall/live')).body
-    expect(admin.cases.map((c) => c.id)).toEqual(expect.arrayContaining([ids.new, ids.late, ids.elsewhere, ids.open3]))
-    expect(admin.alarms.map((a) => a.id)).toEqual(expect.arrayContaining(alarmIds))
+    expect(city.cases.map((c) => c.id)).toEqual(expect.arrayContaining([ids.new, ids.late, ids.elsewhere, ids.open3]))
+    expect(city.alarms.map((a) => a.id)).toEqual(expect.arrayContaining(alarmIds))
     const supCases = sup.cases.map((c) => c.id)
     expect(supCases).toEqual(expect.arrayContaining([ids.new, ids.late]))
     expect(supCases).not.toContain(ids.elsewhere)
@@ -346,7 +347,7 @@ describe.each(backends())('the wall’s data on $name', ({ databaseUrl }) => {
       ['box=121.4,31.2,121.5,31.3', 'box'],
     ]
     for (const [query, message] of cases) {
-      const r = await get<WallLive>('admin', `/api/wall/live?${query}`)
+      const r = await get<WallLive>('dispatcher', `/api/wall/live?${query}`)
       expect(r.status, query).toBe(400)
       expect(r.body.error!.message, query).toContain(message)
     }

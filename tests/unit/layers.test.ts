@@ -45,12 +45,17 @@ describe('aggregation and roles', () => {
     expect(Object.keys(tileProperties(sensors))).toEqual([...Object.keys(sensors.properties), 'count', 'n_alarm', 'n_offline', 'n_online', 'top_status'])
     expect(tileProperties(catalog.get('roads')!)).toEqual(catalog.get('roads')!.properties)
   })
-  it('shows business layers to operational roles only, and base layers to everyone', () => {
-    expect(visibleTo(catalog.get('roads')!, 'auditor')).toBe(true)
-    expect(visibleTo(sensors, 'auditor')).toBe(false)
-    expect(visibleTo(sensors, 'dispatcher')).toBe(true)
-    expect(visibleTo(catalog.get('workers')!, 'worker')).toBe(false)
-    expect(visibleTo(catalog.get('workers')!, 'wall')).toBe(true)
+  it('shows a layer to holders of its permission only: base layers map.base, objects map.objects, cases cases.read, workers workers.read', () => {
+    const holding = (...p: string[]) => ({ permissions: new Set(p) })
+    expect(visibleTo(catalog.get('roads')!, holding('map.base'))).toBe(true)
+    expect(visibleTo(catalog.get('roads')!, holding('audit.read'))).toBe(false)
+    expect(visibleTo(sensors, holding('map.base'))).toBe(false)
+    expect(visibleTo(sensors, holding('map.base', 'map.objects'))).toBe(true)
+    expect(visibleTo(catalog.get('cases')!, holding('map.base', 'map.objects'))).toBe(false)
+    expect(visibleTo(catalog.get('cases')!, holding('cases.read'))).toBe(true)
+    expect(visibleTo(catalog.get('case_heat')!, holding('cases.read'))).toBe(true)
+    expect(visibleTo(catalog.get('workers')!, holding('map.objects', 'cases.read'))).toBe(false)
+    expect(visibleTo(catalog.get('workers')!, holding('workers.read'))).toBe(true)
     expect(visibleTo(sensors, undefined)).toBe(false)
   })
   it('every point layer that can hold many objects is aggregated', () => {

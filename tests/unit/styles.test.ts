@@ -68,9 +68,9 @@ describe('the palette is the colours the night map draws with', () => {
 })
 
 describe('what a style holds for whom', () => {
-  it('leaves out the layers a role may not see', async () => {
+  it('leaves out the layers a user may not see', async () => {
     const { visibleTo } = await import('../../layers/index.ts')
-    const style = buildStyle('night', 'http://x', (def) => visibleTo(def, 'auditor'))
+    const style = buildStyle('night', 'http://x', (def) => visibleTo(def, { permissions: new Set(['map.base']) }))
     expect(Object.keys(style.sources)).toContain('roads')
     for (const hidden of ['cases', 'sensors', 'workers', 'cameras']) {
       expect(Object.keys(style.sources)).not.toContain(hidden)

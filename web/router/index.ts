@@ -12,8 +12,8 @@ declare module 'vue-router' {
     /** Message key of the page title. */
     titleKey?: MessageKey
     face?: FaceId
-    /** Roles the page is for (the page says so to others); absent: every signed-in role. */
-    roles?: readonly string[]
+    /** The permission the page is for (the page says so to others); absent: every signed-in user. */
+    permission?: string
   }
 }
 
@@ -57,14 +57,14 @@ const routes: RouteRecordRaw[] = [
     component: () => import('../views/CockpitView.vue'),
     meta: { titleKey: 'face.cockpit', face: 'cockpit' },
   },
-  // An incident told as scenes (issue 9): for those who read the case (the server's scope decides
-  // which cases), the wall kiosk included (it shows a pushed briefing); not the auditors.
+  // An incident told as scenes (issue 9): for those who read cases (the server's scope decides
+  // which), the wall kiosk included (it shows a pushed briefing); not the administrators.
   {
     path: '/briefing/:caseId',
     name: 'briefing',
     component: () => import('../views/BriefingView.vue'),
     props: true,
-    meta: { titleKey: 'briefing.title', roles: ['admin', 'dispatcher', 'leader', 'supervisor', 'handler', 'worker', 'wall'] },
+    meta: { titleKey: 'briefing.title', permission: 'cases.read' },
   },
   {
     path: '/admin',

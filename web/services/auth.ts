@@ -7,6 +7,8 @@ export interface SessionUser {
   /** Node of the admin/grid hierarchy the user may see (server-defined shape, usually a code). */
   scope: unknown
   displayName: string
+  /** What the role may do (server/auth/permissions.ts); the server enforces it, the page only hides what would be refused. */
+  permissions: string[]
 }
 
 interface UserResponse {

@@ -12,6 +12,11 @@ export const useSessionStore = defineStore('session', () => {
 
   const isSignedIn = computed(() => user.value !== null)
 
+  /** Whether the user holds the permission (server/auth/permissions.ts): pages offer only what the server would allow. */
+  function can(permission: string): boolean {
+    return user.value?.permissions?.includes(permission) ?? false
+  }
+
   /**
    * Asks the server who we are. Resolves with the user, or null on 401.
    * Other failures (server unreachable, 5xx) are rethrown.
@@ -54,5 +59,5 @@ export const useSessionStore = defineStore('session', () => {
     user.value = null
   }
 
-  return { user, checked, isSignedIn, refresh, signIn, signOut, clear }
+  return { user, checked, isSignedIn, can, refresh, signIn, signOut, clear }
 })
