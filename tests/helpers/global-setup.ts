@@ -8,8 +8,8 @@
  *   ONEGRID_TEST_TEMPLATE names it for the test processes.
  * - An empty embedded database (PGlite's initdb and PostGIS), kept the same way, that the
  *   template and tests' fresh embedded databases start from: ONEGRID_TEST_BLANK.
- * - Meanwhile, the shared PostGIS database of TEST_DATABASE_URL seeded in the background
- *   (tests/helpers/shared-db.ts): database work, mostly on the other core.
+ * - Meanwhile, the PostGIS database of TEST_DATABASE_URL seeded (database work, mostly on the
+ *   other core) and copied for each test worker (tests/helpers/shared-db.ts).
  */
 import crypto from 'node:crypto'
 import fs from 'node:fs'
@@ -22,7 +22,7 @@ import { migrate } from '../../server/db/migrate.ts'
 import { createLogger } from '../../server/log.ts'
 import { ensureSeeded } from '../../server/seed/index.ts'
 import { TEST_ANCHOR, TEST_PASSWORD, TEST_SEED, TEST_TZ } from './constants.ts'
-import { startSharedSeed } from './shared-db.ts'
+import { prepareSharedDatabases } from './shared-db.ts'
 
 function hashTree(dir: string, h: crypto.Hash): void {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -120,15 +120,20 @@ function embeddedVersions(): string {
 
 /** Once per vitest process, whichever of the integration and e2e projects comes first. */
 const SHARED = Symbol.for('onegrid.tests.global-setup')
-type Shared = { ready: Promise<{ sharedSeed?: Promise<void> }> }
+type Shared = { ready: Promise<{ dropCopies?: () => Promise<void> }>; users: number }
+
+/** The projects that start servers (vitest.config.ts); unit tests need none of this. */
+const SERVER_PROJECTS = new Set(['integration', 'integration-serial', 'e2e', 'e2e-serial'])
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
-  if (project.name !== 'integration' && project.name !== 'e2e') return
+  if (!SERVER_PROJECTS.has(project.name)) return
   const g = globalThis as typeof globalThis & { [SHARED]?: Shared }
   g[SHARED] ??= {
+    users: 0,
     ready: (async () => {
       const url = process.env.TEST_DATABASE_URL
-      const shared = url ? await startSharedSeed(url) : undefined
+      // Settles (never rejects) once the PostGIS databases are ready or have failed.
+      const shared = url ? prepareSharedDatabases(url).then((drop) => ({ drop }), (error: Error) => ({ error })) : undefined
       const h = crypto.createHash('sha256').update(`${TEST_SEED}|${TEST_ANCHOR}|${TEST_PASSWORD}|${TEST_TZ}`)
       hashTree(path.join(projectRoot, 'server', 'db', 'migrations'), h)
       hashTree(path.join(projectRoot, 'server', 'seed'), h)
@@ -149,17 +154,22 @@ export default async function setup(project: TestProject): Promise<(() => Promis
         })
       } catch (err) {
         // The run stops here: not before the seeding child has ended, holding the database.
-        await shared?.done
+        const done = await shared
+        if (done && 'drop' in done) await done.drop()
         throw err
       }
       process.env.ONEGRID_TEST_BLANK = blank
       process.env.ONEGRID_TEST_TEMPLATE = dir
-      return { sharedSeed: shared?.done }
+      const done = await shared
+      if (done && 'error' in done) throw done.error
+      return { dropCopies: done?.drop }
     })(),
   }
-  const { sharedSeed } = await g[SHARED].ready
-  // The run ends only after the shared database's seeding has (an interrupted one rolls back).
+  const shared = g[SHARED]
+  const { dropCopies } = await shared.ready
+  shared.users++
+  // The workers' database copies go when the last project that uses them is done.
   return async () => {
-    await sharedSeed
+    if (--shared.users === 0) await dropCopies?.()
   }
 }

@@ -6,7 +6,6 @@ import { startServer, type RunningServer } from '../../server/main.ts'
 import { createLogger } from '../../server/log.ts'
 
 import { TEST_ANCHOR, TEST_PASSWORD, TEST_SEED } from './constants.ts'
-import { waitForSharedSeed } from './shared-db.ts'
 
 export { TEST_PASSWORD } from './constants.ts'
 
@@ -35,8 +34,6 @@ export function embeddedDataDir(): { dir: string; cleanup: () => void } {
  * has the fixed seed and anchor of tests/helpers/constants.ts.
  */
 export async function startTestServer(opts: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
-  // The shared PostGIS database may still be seeding in the background (global setup): wait for it.
-  if (opts.databaseUrl) await waitForSharedSeed(opts.databaseUrl)
   // dataDir: an embedded data folder of the caller's, used as it is and kept on close.
   const data = opts.databaseUrl ? { dir: 'memory://', cleanup: () => {} } : opts.dataDir ? { dir: opts.dataDir, cleanup: () => {} } : embeddedDataDir()
   // Uploaded photos go to a folder of this server's own, removed when it closes.

@@ -1,10 +1,11 @@
 /**
- * The PostGIS database of TEST_DATABASE_URL, which every PostGIS test server shares. Seeding it
- * (the demo city, as the first server start would) is mostly the database server's work, so
- * global setup starts it in a child process at once and lets it run beside the embedded template
- * build and the first test files instead of inside the first PostGIS test's hook. Meanwhile global
- * setup holds a session advisory lock on that database; test servers take it shared before they
- * start (waitForSharedSeed), so none sees the database half seeded (say, before its ANALYZE).
+ * The PostGIS databases of a test run. Global setup seeds the database of TEST_DATABASE_URL with
+ * the demo city (as the first server start would; ~15 s, in a child process so it runs beside the
+ * embedded template build) and then copies it, one copy per test worker (CREATE DATABASE …
+ * TEMPLATE, under a second): integration files run two at a time, and each worker's files use
+ * their own copy (workerDatabaseUrl, set as TEST_DATABASE_URL by tests/helpers/worker-db.ts), so
+ * a file that counts rows, compares checksums or watches events never sees another file's writes.
+ * The seeded database itself is only the source of the copies; the copies are dropped at the end.
  */
 import { spawn } from 'node:child_process'
 import path from 'node:path'
@@ -12,28 +13,29 @@ import pg from 'pg'
 import { projectRoot } from '../../server/config.ts'
 import { TEST_ANCHOR, TEST_PASSWORD, TEST_SEED } from './constants.ts'
 
-/** Advisory lock key held while the shared database is being seeded (the server's own are 7142001…7142004). */
-const SEEDING_LOCK = 7142090
+/** Most test workers of any project (vitest.config.ts): one database copy each. */
+export const MAX_TEST_WORKERS = 2
 
-/**
- * Takes the seeding lock, then runs `npm run seed`'s CLI on `url` with the test servers' seed
- * settings (tests/helpers/server.ts startTestServer); resolves once the lock is held. `done`
- * settles when the seeding has ended and the lock is released; it never rejects: a failure is
- * printed, and the first PostGIS test server then fails seeding with the same error itself.
- */
-export async function startSharedSeed(url: string): Promise<{ done: Promise<void> }> {
-  const lock = new pg.Client({ connectionString: url })
-  // A dropped connection only ends the lock early; the seeding itself goes on.
-  lock.on('error', (err) => console.error(`[tests] the shared database's seeding lock connection failed: ${err.message}`))
-  try {
-    await lock.connect()
-    await lock.query('SELECT pg_advisory_lock($1)', [SEEDING_LOCK])
-  } catch (err) {
-    await lock.end().catch(() => {})
-    throw new Error(`TEST_DATABASE_URL: cannot reach the PostGIS database to seed it (${(err as Error).message})`)
-  }
-  const started = Date.now()
-  const done = new Promise<string>((resolve, reject) => {
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url)
+  u.pathname = `/${name}`
+  return u.toString()
+}
+
+function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1))
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`TEST_DATABASE_URL: use a database name of lower-case letters, digits and _ (not "${name}")`)
+  return name
+}
+
+/** The copy of the seeded database that test worker `poolId` (1…MAX_TEST_WORKERS) uses. */
+export function workerDatabaseUrl(url: string, poolId: number): string {
+  return withDatabase(url, `${databaseName(url)}_w${poolId}`)
+}
+
+/** Runs `npm run seed`'s CLI on `url` with the test servers' seed settings (tests/helpers/server.ts startTestServer). */
+function seed(url: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     // Only the settings startTestServer gives its servers, nothing from this shell (an
     // ONEGRID_TZ there would seed another city than the one the servers expect).
     const child = spawn(path.join(projectRoot, 'node_modules', '.bin', 'tsx'), ['server/seed/cli.ts'], {
@@ -53,23 +55,39 @@ export async function startSharedSeed(url: string): Promise<{ done: Promise<void
     child.stdout.on('data', (d: Buffer) => (output += d.toString()))
     child.stderr.on('data', (d: Buffer) => (output += d.toString()))
     child.on('error', reject)
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`exit code ${code}: ${output.trim()}`))))
+    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`seeding TEST_DATABASE_URL failed (exit code ${code}): ${output.trim()}`))))
   })
-    .then(
-      (output) => console.log(`[tests] shared PostGIS database ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${output.trim() || 'no output'})`),
-      (err: Error) => console.error(`[tests] seeding the shared PostGIS database failed: ${err.message}`),
-    )
-    .finally(() => lock.end().catch(() => {}))
-  return { done }
 }
 
-/** Waits until no global setup is seeding the database of `url` (at once when none is). */
-export async function waitForSharedSeed(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url })
+async function onServer<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  // The server's maintenance database: the seeded one must have no connections while it is copied.
+  const c = new pg.Client({ connectionString: withDatabase(url, 'postgres') })
   await c.connect()
   try {
-    await c.query('SELECT pg_advisory_lock_shared($1)', [SEEDING_LOCK])
+    return await fn(c)
   } finally {
     await c.end()
   }
+}
+
+/**
+ * Seeds the database of `url` (a no-op when it is seeded already) and makes the workers' copies
+ * afresh. Resolves with a function that drops the copies.
+ */
+export async function prepareSharedDatabases(url: string): Promise<() => Promise<void>> {
+  const source = databaseName(url)
+  const started = Date.now()
+  const output = await seed(url)
+  const copies = Array.from({ length: MAX_TEST_WORKERS }, (_, i) => databaseName(workerDatabaseUrl(url, i + 1)))
+  const drop = () =>
+    onServer(url, async (c) => {
+      for (const name of copies) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    })
+  await drop()
+  // FILE_COPY: a copy of the files after a checkpoint, instead of WAL-logging every block.
+  await onServer(url, async (c) => {
+    for (const name of copies) await c.query(`CREATE DATABASE ${name} TEMPLATE ${source} STRATEGY FILE_COPY`)
+  })
+  console.log(`[tests] PostGIS: ${source} seeded and copied for ${copies.length} test workers in ${((Date.now() - started) / 1000).toFixed(1)} s (${output.trim() || 'no output'})`)
+  return drop
 }

@@ -45,7 +45,6 @@ import {
 import { openPglite } from '../../server/db/pglite.ts'
 import { openPostgres } from '../../server/db/postgres.ts'
 import type { Db, Queryable } from '../../server/db/types.ts'
-import { waitForSharedSeed } from '../helpers/shared-db.ts'
 
 const execFileP = promisify(execFile)
 const CLI = path.join(projectRoot, 'server', 'backup', 'cli.ts')
@@ -314,8 +313,6 @@ describe.skipIf(!pgUrl)('backup and restore, PostgreSQL + PostGIS (pg_dump / pg_
     work = tmp('og_backup-postgres-')
     photos = path.join(work, 'photos')
     await writePhotos(photos)
-    // The shared database may still be seeding in the background (global setup).
-    await waitForSharedSeed(pgUrl!)
     for (const postgis of [false, true]) {
       const name = `og_backup_${process.pid}_${created.length}`
       await adminQuery(`DROP DATABASE IF EXISTS ${name}`)

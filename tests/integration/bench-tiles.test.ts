@@ -17,7 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureDatabase } from '../../bench/lib.ts'
 import { projectRoot } from '../../server/config.ts'
 import { embeddedDataDir, TEST_PASSWORD } from '../helpers/server.ts'
-import { waitForSharedSeed } from '../helpers/shared-db.ts'
 
 const run = promisify(execFile)
 const BENCH_TIMEOUT = 200_000
@@ -115,7 +114,6 @@ describe('npm run bench:tiles --quick', () => {
     const quiet = { ONEGRID_SIMULATE: 'off', ONEGRID_JOBS: 'off' }
     embedded = keep(bench(['--backend=embedded', `--data-dir=${data.dir}`], quiet))
     if (url) {
-      await waitForSharedSeed(url)
       postgres = keep(bench(['--backend=postgres', `--database-url=${url}`], quiet))
     }
   })
