@@ -210,7 +210,8 @@ export class CaseService {
     const grid = await this.gridAt(db, input.lon, input.lat)
     if (!grid) throw new HttpError(422, `the place ${input.lon}, ${input.lat} is outside every grid`)
     if (actor && !actor.unrestricted && !grid.code.startsWith(actor.scopePrefix)) {
-      throw new HttpError(403, `the place is in grid ${grid.code}, outside your scope ${actor.scopeCode}`)
+      // Not which grid: the grids of other nodes are not the reporter's to read (the scope matrix test).
+      throw new HttpError(403, `the place is outside your scope ${actor.scopeCode}`)
     }
     const duties = actor ? (await this.userDuties(db, actor.userId)).duties : []
     // Any workflow duty may report (a dispatcher takes hotline calls); accounts without one (admin, wall, auditor) have no case rights.

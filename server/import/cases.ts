@@ -416,7 +416,7 @@ export async function runCaseImport(db: Db, input: CaseImportInput): Promise<Cas
       const where = `${r.v!.lon.toFixed(6)}, ${r.v!.lat.toFixed(6)}${m.crs === 'gcj02' ? ' (WGS84, from GCJ-02)' : ''}`
       if (!code) r.reasons.push(`the place ${where} is outside every grid`)
       else if (!input.actor.unrestricted && input.actor.scopePrefix !== undefined && !code.startsWith(input.actor.scopePrefix)) {
-        r.reasons.push(`the place is in grid ${code}, outside your scope`)
+        r.reasons.push(`the place ${where} is outside your scope`)
       } else r.v!.grid = code
     }
     done += batch.length
