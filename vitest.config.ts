@@ -18,6 +18,7 @@ import { defineConfig } from 'vitest/config'
 const serial = [
   'tests/integration/alarm-rules.test.ts',
   'tests/integration/broker.test.ts',
+  'tests/integration/crash.test.ts',
   'tests/integration/mqtt-alarm.test.ts',
   'tests/integration/scale-out.test.ts',
   'tests/integration/screens.test.ts',

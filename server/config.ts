@@ -97,6 +97,15 @@ export const ConfigSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.union([z.literal('off').transform(() => null), port], { error: 'ONEGRID_MQTT_PORT must be a port number, 0 (any free port) or off' }).default(1884),
   ),
+  // The shared-subscription group of the ingest (`$share/<group>/onegrid/sensors/…`): the processes of one deployment share it.
+  ONEGRID_MQTT_GROUP: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'ONEGRID_MQTT_GROUP must be 1–64 letters, digits, _ . or -').default('onegrid'),
+  // The ingest's MQTT client id, distinct per process and the same on every start: a persistent session, so the broker
+  // keeps readings not yet stored across a crash (docs/durability.md); unset: a random id and a clean session.
+  ONEGRID_MQTT_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'ONEGRID_MQTT_CLIENT_ID must be 1–64 letters, digits, _ . or -')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   ONEGRID_MQTT_SECRET: z.string().min(16, 'ONEGRID_MQTT_SECRET must be at least 16 characters').optional().or(z.literal('').transform(() => undefined)),
   // Live telemetry to screens: coalescing interval in ms (0: every value sent at once, uncoalesced).
   ONEGRID_TELEMETRY_MS: z.coerce.number().int().min(0).max(60_000, 'ONEGRID_TELEMETRY_MS must be 0…60000 (ms)').default(1000),

@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     // aedes speaks MQTT 3.1.1 (no shared subscriptions: it takes $share/… as the plain filter).
     const viaBroker = broker ? { ...internalCredentials('ingest', mqttSecret.secret), protocolVersion: 4 as const } : {}
     if (mqttUrl) {
-      const ingest = (runtime.ingest = new MqttIngest({ url: mqttUrl, db, events, tiles, log, tz: config.ONEGRID_TZ, telemetry, ...viaBroker }))
+      const ingest = (runtime.ingest = new MqttIngest({ url: mqttUrl, db, events, tiles, log, tz: config.ONEGRID_TZ, telemetry, group: config.ONEGRID_MQTT_GROUP, clientId: config.ONEGRID_MQTT_CLIENT_ID, ...viaBroker }))
       ingest.start()
       undo.push(() => ingest.close())
     }

@@ -20,8 +20,20 @@
  * Bad input — not JSON, wrong shape, unknown device, a timestamp in the future, no such metric,
  * a value outside the type's physical range (sensor_value_ranges) — is dropped with a logged
  * reason and a counter (/api/health), never stalling the others.
+ *
+ * Acknowledged means stored (docs/durability.md). A QoS 1 message is acknowledged to the broker
+ * (PUBACK) only once it is dealt with for good: its batch committed, or dropped as bad input. Until
+ * then the broker keeps it; with a persistent session (`clientId` given: ONEGRID_MQTT_CLIENT_ID,
+ * clean: false, a session expiry) it keeps it across a crash of this process too, and sends it
+ * again when the same client id connects — the readings table's key (sensor, ts) keeps a message
+ * that comes twice to one row. mqtt.js acknowledges a message when `handleMessage` calls back and
+ * takes the next one only then; so `handleMessage` calls back at once with a marker error (no
+ * PUBACK from mqtt.js, the next message comes) and the ingest sends the PUBACKs itself, in the order
+ * the messages came (MQTT-4.6.0-2), on the connection they came on. Brokers send only so many
+ * unacknowledged messages (Mosquitto's max_inflight_messages, 20 by default): a batch is written
+ * at once when ACK_BATCH of them are waiting, not after FLUSH_MS. QoS 0 messages have no PUBACK.
  */
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt, { MqttClient } from 'mqtt'
 import { z } from 'zod'
 import type { Db } from '../db/index.ts'
 import { describeIssues } from '../http/validate.ts'
@@ -46,6 +58,15 @@ const UNKNOWN_TTL_MS = 60_000
 const MAX_PAYLOAD = 64 * 1024
 /** How often the sensor cache is loaded again. */
 const CACHE_REFRESH_MS = 60_000
+/** QoS 1 messages waiting for their PUBACK in one batch window: the batch is written at once. */
+export const ACK_BATCH = 10
+/**
+ * How long the broker keeps a persistent session (MQTT 5 Session Expiry Interval, s) after its
+ * connection ends: what arrives meanwhile is kept for this process's return (docs/durability.md).
+ */
+export const SESSION_EXPIRY_S = 3600
+/** handleMessage's answer for a QoS 1 message: mqtt.js then sends no PUBACK (the ingest does, once stored). */
+const ACK_LATER = new Error('PUBACK after the message is stored')
 
 const Ts = z.iso.datetime({ offset: true, error: 'ts must be an ISO 8601 date-time with offset' })
 export const ReadingMessage = z.union([
@@ -82,6 +103,8 @@ export interface IngestStats {
   lastBatch: { readings: number; ms: number } | null
   connected: boolean
   reconnects: number
+  /** QoS 1 messages received whose PUBACK waits for them to be stored (the broker keeps them meanwhile). */
+  awaitingAck: number
 }
 
 interface Sensor {
@@ -100,6 +123,13 @@ interface Sensor {
 interface Pending {
   t: number
   value: number
+}
+/** A QoS 1 message's PUBACK: waiting until the message is dealt with; then sent (ready) or given up. */
+export interface Ack {
+  id: number
+  /** The connection the message came on: its PUBACK goes on that one or nowhere (after a reconnect the broker sends it again). */
+  stream: unknown
+  state: 'waiting' | 'ready' | 'abandoned'
 }
 interface PendingStatus {
   t: number
@@ -153,6 +183,14 @@ export interface MqttIngestOptions {
   shared?: boolean
   flushMs?: number
   maxPerDevice?: number
+  /**
+   * A client id of this process's own, the same on every start (ONEGRID_MQTT_CLIENT_ID): a
+   * persistent session (clean: false; MQTT 5: kept SESSION_EXPIRY_S after a disconnect), so the
+   * broker keeps what this process has not yet acknowledged — stored — across a crash or restart.
+   * Unset: a random id and a clean session (what was received but not stored when the process
+   * died is gone).
+   */
+  clientId?: string
 }
 
 export class MqttIngest {
@@ -166,6 +204,7 @@ export class MqttIngest {
     lastBatch: null,
     connected: false,
     reconnects: 0,
+    awaitingAck: 0,
   }
   readonly subscriptions: string[]
   readonly #topic: RegExp
@@ -178,8 +217,14 @@ export class MqttIngest {
   /** This batch window: readings per sensor (latest maxPerDevice), status per sensor (latest). */
   #readings = new Map<number, Pending[]>()
   #statuses = new Map<number, PendingStatus>()
+  /** The PUBACKs of this window's QoS 1 messages (sent when the window is stored). */
+  #windowAcks: Ack[] = []
+  /** Every QoS 1 message's PUBACK not yet sent, in the order the messages came. */
+  #acks: Ack[] = []
+  /** A batch is queued to be written at once (ACK_BATCH messages waiting). */
+  #early = false
   /** What failed writes left for the next batch. */
-  #carry: { readings: Map<number, Pending[]>; statuses: Map<number, PendingStatus> } | null = null
+  #carry: { readings: Map<number, Pending[]>; statuses: Map<number, PendingStatus>; acks: Ack[] } | null = null
   #timer: NodeJS.Timeout | null = null
   #refresh: NodeJS.Timeout | null = null
   #flushing: Promise<void> = Promise.resolve()
@@ -193,6 +238,9 @@ export class MqttIngest {
     const group = opts.group ?? 'onegrid'
     if (!/^[A-Za-z0-9_.-]{1,64}(\/[A-Za-z0-9_.-]{1,64})*$/.test(root)) throw new Error(`bad MQTT topic root ${root}`)
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(group)) throw new Error(`bad MQTT shared-subscription group ${group}`)
+    if (opts.clientId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(opts.clientId)) throw new Error(`bad MQTT client id ${opts.clientId}`)
+    // The PUBACKs go through mqtt.js's own packet writer (file comment): an mqtt.js without it fails here, at start.
+    if (typeof (MqttClient.prototype as unknown as Partial<PacketSender>)._sendPacket !== 'function') throw new Error('this mqtt.js has no _sendPacket: the MQTT ingest cannot send its own PUBACKs')
     this.#topic = new RegExp(`^${root.replaceAll('.', '\\.')}/sensors/([A-Za-z0-9_.-]{1,64})/(reading|status)$`)
     const share = (opts.shared ?? opts.protocolVersion !== 4) ? `$share/${group}/` : ''
     this.subscriptions = [`${share}${root}/sensors/+/reading`, `${share}${root}/sensors/+/status`]
@@ -223,18 +271,27 @@ export class MqttIngest {
   }
 
   #connect(): void {
+    const protocolVersion = this.opts.protocolVersion ?? 5
+    const persistent = this.opts.clientId !== undefined
     const client = mqtt.connect(this.opts.url, {
-      clientId: `onegrid-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
-      protocolVersion: this.opts.protocolVersion ?? 5,
+      clientId: this.opts.clientId ?? `onegrid-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+      protocolVersion,
       reconnectPeriod: 2000,
+      // A persistent session: the broker keeps what is not acknowledged (MQTT 5 ends a session at disconnect unless told to keep it).
+      ...(persistent ? { clean: false, ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}) } : {}),
       ...(this.opts.username ? { username: this.opts.username } : {}),
       ...(this.opts.password ? { password: this.opts.password } : {}),
     })
+    // The PUBACK of a QoS 1 message waits until it is stored (the file comment); mqtt.js sends none when this calls back with an error.
+    client.handleMessage = (packet, callback) => callback(packet.qos === 1 ? ACK_LATER : undefined)
     this.#client = client
     let wasUp = false
     client.on('connect', () => {
       if (wasUp) this.stats.reconnects++
       wasUp = true
+      // PUBACKs for an earlier connection are not sent: the broker sends those messages again on this one.
+      this.#acks = this.#acks.filter((a) => a.stream === client.stream)
+      this.#release()
       this.opts.log.info({ url: this.opts.url }, 'MQTT connected')
       client.subscribe(this.subscriptions, { qos: 1 }, (err, granted) => {
         // A refused filter comes back granted with QoS 128 (or a reason code ≥ 128), not as an error.
@@ -248,7 +305,32 @@ export class MqttIngest {
       this.stats.connected = false
     })
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'MQTT error'))
-    client.on('message', (topic, payload) => this.handle(topic, payload))
+    client.on('message', (topic, payload, packet) => {
+      let ack: Ack | undefined
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        ack = { id: packet.messageId, stream: client.stream, state: 'waiting' }
+        this.stats.awaitingAck = this.#acks.push(ack)
+      }
+      this.handle(topic, payload, ack)
+    })
+  }
+
+  /** The message of `ack` is dealt with (stored, or dropped for good): its PUBACK may go. */
+  #settle(ack: Ack | undefined, state: 'ready' | 'abandoned' = 'ready'): void {
+    if (!ack || ack.state !== 'waiting') return
+    ack.state = state
+    this.#release()
+  }
+
+  /** Sends the PUBACKs that are due, in the order the messages came (one still waiting holds the later ones back). */
+  #release(): void {
+    const client = this.#client
+    while (this.#acks.length && this.#acks[0]!.state !== 'waiting') {
+      const a = this.#acks.shift()!
+      if (a.state !== 'ready' || !client?.connected || client.stream !== a.stream) continue
+      ;(client as unknown as PacketSender)._sendPacket({ cmd: 'puback', messageId: a.id })
+    }
+    this.stats.awaitingAck = this.#acks.length
   }
 
   #drop(reason: DropReason, detail: Record<string, unknown>, n = 1): void {
@@ -264,18 +346,28 @@ export class MqttIngest {
     this.opts.log.warn({ reason, ...detail, ...(last?.suppressed ? { alsoDroppedSinceLastLine: last.suppressed } : {}) }, 'sensor message dropped')
   }
 
-  /** One MQTT message (the client calls it; an embedded broker or a test may too). Never throws. */
-  handle(topic: string, payload: Buffer | string): void {
+  /**
+   * One MQTT message (the client calls it; an embedded broker or a test may too). Never throws.
+   * `ack`: the PUBACK of a QoS 1 message, sent once the message is stored or dropped.
+   */
+  handle(topic: string, payload: Buffer | string, ack?: Ack): void {
     const m = this.#topic.exec(topic)
-    if (!m) return
+    if (!m) return this.#settle(ack)
     this.stats.received++
     const code = m[1]!
     const parsed = this.#parse(code, m[2] as 'reading' | 'status', payload)
-    if (!parsed) return
+    if (!parsed) return this.#settle(ack)
     const s = this.#sensors.get(code)
-    if (s !== undefined && typeof s !== 'number') return this.#accept(s, parsed)
-    if (typeof s === 'number' && s > Date.now()) return this.#drop('unknownDevice', { code })
-    void this.#lookup(code).then((found) => (found ? this.#accept(found, parsed) : this.#drop('unknownDevice', { code })))
+    if (s !== undefined && typeof s !== 'number') return this.#accept(s, parsed, ack)
+    if (typeof s === 'number' && s > Date.now()) {
+      this.#drop('unknownDevice', { code })
+      return this.#settle(ack)
+    }
+    void this.#lookup(code).then((found) => {
+      if (found) return this.#accept(found, parsed, ack)
+      this.#drop('unknownDevice', { code })
+      this.#settle(ack)
+    })
   }
 
   #parse(code: string, what: 'reading' | 'status', payload: Buffer | string): Parsed | null {
@@ -326,11 +418,11 @@ export class MqttIngest {
     return null
   }
 
-  #accept(sensor: Sensor, p: Parsed): void {
+  #accept(sensor: Sensor, p: Parsed, ack: Ack | undefined): void {
     if (p.what === 'status') {
       const prev = this.#statuses.get(sensor.id)
       if (!prev || prev.t <= p.s.t) this.#statuses.set(sensor.id, p.s)
-      return this.#schedule()
+      return this.#take(ack)
     }
     let value = p.value
     if (value === undefined && p.values) {
@@ -342,9 +434,13 @@ export class MqttIngest {
         }
       }
     }
-    if (value === undefined) return this.#drop('noMetric', { code: sensor.code, unit: sensor.unit })
+    if (value === undefined) {
+      this.#drop('noMetric', { code: sensor.code, unit: sensor.unit })
+      return this.#settle(ack)
+    }
     if ((sensor.min !== null && value < sensor.min) || (sensor.max !== null && value > sensor.max)) {
-      return this.#drop('absurd', { code: sensor.code, type: sensor.type, value, range: [sensor.min, sensor.max] })
+      this.#drop('absurd', { code: sensor.code, type: sensor.type, value, range: [sensor.min, sensor.max] })
+      return this.#settle(ack)
     }
     const list = this.#readings.get(sensor.id)
     if (!list) this.#readings.set(sensor.id, [{ t: p.t, value }])
@@ -357,7 +453,16 @@ export class MqttIngest {
     }
     // Live screens get it now; the database gets it with the batch.
     this.#telemetry.offer({ kind: 'sensor', id: sensor.id, lon: sensor.lon, lat: sensor.lat, scope: sensor.grid_code, ts: new Date(p.t).toISOString(), data: { value, status: sensor.status } })
-    this.#schedule()
+    this.#take(ack)
+  }
+
+  /** A message joined this window: its PUBACK goes when the window is stored; ACK_BATCH waiting: written at once. */
+  #take(ack: Ack | undefined): void {
+    if (ack) this.#windowAcks.push(ack)
+    if (this.#windowAcks.length >= ACK_BATCH && !this.#early) {
+      this.#early = true
+      void this.flush()
+    } else this.#schedule()
   }
 
   /** Looks a code up, batched with the other codes asked for in the same tick. */
@@ -415,13 +520,17 @@ export class MqttIngest {
   }
 
   async #flush(): Promise<void> {
+    this.#early = false
     let readings = this.#readings
     let statuses = this.#statuses
+    let acks = this.#windowAcks
     this.#readings = new Map()
     this.#statuses = new Map()
+    this.#windowAcks = []
     const carry = this.#carry
     this.#carry = null
     if (carry) {
+      acks = [...carry.acks, ...acks]
       for (const [id, list] of readings) carry.readings.set(id, [...(carry.readings.get(id) ?? []), ...list])
       for (const [id, s] of statuses) {
         const prev = carry.statuses.get(id)
@@ -430,7 +539,11 @@ export class MqttIngest {
       readings = carry.readings
       statuses = carry.statuses
     }
-    if (readings.size === 0 && statuses.size === 0) return
+    const settle = (state: 'ready' | 'abandoned') => {
+      for (const a of acks) if (a.state === 'waiting') a.state = state
+      this.#release()
+    }
+    if (readings.size === 0 && statuses.size === 0) return settle('ready')
     const batch = toArrays(readings, statuses)
     const started = performance.now()
     for (let attempt = 1; ; attempt++) {
@@ -441,16 +554,21 @@ export class MqttIngest {
         this.stats.batches++
         this.stats.lastBatch = { readings: batch.ids.length, ms: Math.round(performance.now() - started) }
         this.#after(effects)
-        return
+        // Stored: now the broker may forget these messages.
+        return settle('ready')
       } catch (err) {
         this.stats.writeFailed++
         this.opts.log.error({ err, readings: batch.ids.length, attempt }, 'writing sensor readings failed')
         if (attempt < 2) continue
         // Kept for the next batch, unless the backlog is already too large: then these are given up.
         if (batch.ids.length <= MAX_BACKLOG) {
-          this.#carry = { readings, statuses }
+          this.#carry = { readings, statuses, acks }
           this.#schedule()
-        } else this.#drop('lost', { readings: batch.ids.length }, batch.ids.length)
+        } else {
+          this.#drop('lost', { readings: batch.ids.length }, batch.ids.length)
+          // Not acknowledged: a persistent session gets them again from the broker after a reconnect.
+          settle('abandoned')
+        }
         return
       }
     }
@@ -494,6 +612,11 @@ export class MqttIngest {
     await this.flush()
     await this.#client?.endAsync()
   }
+}
+
+/** mqtt.js's own packet writer (not in its typings): the ingest sends its PUBACKs through it. */
+interface PacketSender {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number }): void
 }
 
 const SENSORS_SQL = `SELECT s.id, s.code, s.type, coalesce(s.thresholds ->> 'unit', s.unit) AS unit, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,

@@ -1,8 +1,9 @@
 /**
  * Nothing missed: domain events are written to `event_log` in the transaction of the change
  * they describe, numbered in commit order (migration 006), and pushed to the sockets that may
- * see them only after that transaction commits. A client keeps the last `seq` it saw; socket.io's
- * connection-state recovery covers a short drop, and `replay { since }` anything longer, from the log.
+ * see them only after that transaction commits, in seq order (write). A client keeps the last
+ * `seq` it saw; socket.io's connection-state recovery covers a short drop, and `replay { since }`
+ * anything longer, from the log.
  */
 import type { Actor } from '../auth/sessions.ts'
 import { scopeFilter } from '../auth/scope.ts'
@@ -39,6 +40,10 @@ export const toEvent = (r: EventRow): DomainEvent => ({
 
 export class EventLog {
   #io: Io | null = null
+  /** Seqs appended by this process's transactions that have not ended yet. */
+  readonly #open = new Set<number>()
+  /** Committed events waiting for an open transaction with a lower seq to end. */
+  #ready: DomainEvent[] = []
 
   constructor(private readonly db: Db) {}
 
@@ -50,16 +55,41 @@ export class EventLog {
   /**
    * Runs `work` in one transaction; the events it appends are stored with the change and pushed
    * once the transaction has committed (none if it rolls back).
+   *
+   * Pushed in seq order: a transaction's locks are released when it commits, a moment before its
+   * client hears so, and under load a later transaction (its seq taken as the lock came free) can
+   * commit and be answered first. Its events wait until every transaction of this process holding
+   * a lower seq has ended (pushed or rolled back). Otherwise a client would get seq n+1 before n —
+   * and drop n as already seen, or miss it for good if the process died before pushing it (a
+   * client replays only after the last seq it saw). Another process's seqs are not waited for.
    */
   async write<T>(work: (tx: Queryable, append: (e: NewEvent) => Promise<DomainEvent>) => Promise<T>): Promise<T> {
     const written: DomainEvent[] = []
-    const result = await this.db.transaction((tx) => work(tx, async (e) => {
-      const event = await appendEvent(tx, e)
-      written.push(event)
-      return event
-    }))
-    for (const e of written) this.push(e)
-    return result
+    try {
+      const result = await this.db.transaction((tx) => work(tx, async (e) => {
+        const event = await appendEvent(tx, e)
+        // Known before this transaction commits, so before any later seq can be taken.
+        this.#open.add(event.seq)
+        written.push(event)
+        return event
+      }))
+      this.#ready.push(...written)
+      return result
+    } finally {
+      for (const e of written) this.#open.delete(e.seq)
+      this.#pushReady()
+    }
+  }
+
+  /** Pushes the committed events below the lowest seq still open, in seq order. */
+  #pushReady(): void {
+    if (!this.#ready.length) return
+    let lowest = Infinity
+    for (const seq of this.#open) if (seq < lowest) lowest = seq
+    this.#ready.sort((a, b) => a.seq - b.seq)
+    let n = 0
+    while (n < this.#ready.length && this.#ready[n]!.seq < lowest) this.push(this.#ready[n++]!)
+    this.#ready = this.#ready.slice(n)
   }
 
   /** Sends a committed event to the sockets that may see it. */
