@@ -1,11 +1,35 @@
 /**
- * Helpers of the benchmarks: percentiles, a keep-alive HTTP client for sequential timing,
- * deterministic sampling, plain-text tables, the benchmark database and signing in.
+ * Helpers of the benchmarks: percentiles and trends, a keep-alive HTTP client for sequential
+ * timing, deterministic sampling, plain-text tables, the benchmark database, signing in and
+ * socket.io screens, number options.
  */
 import http from 'node:http'
 import pg from 'pg'
+import { io as connectSio, type Socket } from 'socket.io-client'
 
 export const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** The demo accounts' password of a database the benches seed (as bench:tiles). */
+export const BENCH_PASSWORD = process.env.ONEGRID_SEED_PASSWORD || 'onegrid-bench'
+
+/** A number option: its value, or `dflt` when not given; an error naming the flag when not a number ≥ min. */
+export function numberOption(name: string, v: string | undefined, dflt: number, min: number): number {
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, not "${v}"`)
+  return n
+}
+
+/** Polls `check` every 100 ms until it is true; an error naming `what` after `ms`. */
+export async function waitFor(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const start = Date.now()
+  while (!(await check())) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
 
 /** Creates the database of a postgres:// URL on its server when it does not exist yet (the server then seeds it on start). */
 export async function ensureDatabase(url: string): Promise<void> {
@@ -31,10 +55,10 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Signs in as the demo dispatcher (who sees every layer of the whole city); the session cookie. */
-export async function login(url: string, password: string): Promise<string> {
-  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'dispatcher', password }) })
-  if (res.status !== 200) throw new Error(`signing in as dispatcher failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
+/** Signs in as a demo account (default the dispatcher, who sees every layer of the whole city); the session cookie. */
+export async function login(url: string, password: string, username = 'dispatcher'): Promise<string> {
+  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+  if (res.status !== 200) throw new Error(`signing in as ${username} failed (${res.status}): set ONEGRID_SEED_PASSWORD to the demo accounts' password of this database`)
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('onegrid_session='))
   if (!cookie) throw new Error('no session cookie')
   return cookie.split(';')[0]!
@@ -46,6 +70,24 @@ export function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   const rank = Math.ceil(q * sorted.length)
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]
+}
+
+/** The median of the values; NaN for none. */
+export const median = (values: readonly number[]): number => percentile(values, 0.5)
+
+/**
+ * The Theil–Sen slope of y over x: the median of the slopes between every two points. Unlike a
+ * least-squares fit it ignores up to ~29 % of wild points, and a sawtooth (garbage collections)
+ * around a level adds no slope of its own. NaN for fewer than two distinct x.
+ */
+export function theilSen(points: readonly { x: number; y: number }[]): number {
+  const slopes: number[] = []
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const dx = points[j]!.x - points[i]!.x
+      if (dx !== 0) slopes.push((points[j]!.y - points[i]!.y) / dx)
+    }
+  return median(slopes)
 }
 
 export interface Summary {
@@ -107,6 +149,36 @@ export class SequentialClient {
 
   close(): void {
     this.#agent.destroy()
+  }
+}
+
+/**
+ * A socket.io client as the web app connects (WebSocket transport, the session cookie), resolved
+ * once the server said hello. `listen` adds handlers before anything can arrive; then the socket
+ * joins `rooms` (subscribe) and sends its `viewport` (live telemetry), each answer checked.
+ * `reconnection`: as the web app (on) or not at all (off, the default).
+ */
+export async function connectSocket(
+  url: string,
+  opts: { cookie?: string; listen?: (s: Socket) => void; rooms?: string[]; viewport?: { bbox: [number, number, number, number]; kinds: ('sensor' | 'worker')[] }; reconnection?: boolean },
+): Promise<Socket> {
+  const s = connectSio(url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: opts.cookie ?? '' }, reconnection: opts.reconnection ?? false })
+  opts.listen?.(s)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('hello', () => resolve())
+      s.once('connect_error', reject)
+    })
+    const ask = async (event: 'subscribe' | 'viewport', body: unknown) => {
+      const answer = (await s.timeout(10_000).emitWithAck(event, body)) as { error?: string }
+      if (answer.error) throw new Error(`${event}: ${answer.error}`)
+    }
+    if (opts.rooms?.length) await ask('subscribe', { rooms: opts.rooms })
+    if (opts.viewport) await ask('viewport', opts.viewport)
+    return s
+  } catch (err) {
+    s.close()
+    throw err
   }
 }
 

@@ -11,9 +11,9 @@
  * A reading's `ts` is its publish time; a client's latency for an item is receipt − ts.
  */
 import mqtt from 'mqtt'
-import { io as connectSio, type Socket } from 'socket.io-client'
+import type { Socket } from 'socket.io-client'
 import WebSocket from 'ws'
-import { percentile } from './lib.ts'
+import { connectSocket, percentile, sleep } from './lib.ts'
 
 type Msg =
   | { cmd: 'connect'; kind: 'sio' | 'ws'; url: string; cookie?: string; n: number }
@@ -26,7 +26,6 @@ interface Item {
 }
 
 const send = (m: unknown) => process.send!(m)
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 let sio: Socket[] = []
 let ws: WebSocket[] = []
@@ -56,18 +55,14 @@ function receive(items: Item[]): void {
 async function connect(m: Extract<Msg, { cmd: 'connect' }>): Promise<number> {
   if (m.kind === 'sio') {
     sio = await Promise.all(
-      Array.from({ length: m.n }, async () => {
-        const s = connectSio(m.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: m.cookie ?? '' }, reconnection: false })
-        await new Promise<void>((resolve, reject) => {
-          s.once('hello', () => resolve())
-          s.once('connect_error', reject)
-        })
-        s.on('telemetry', (p: { items: Item[] }) => receive(p.items))
-        // The whole city (and the world around it): every reading is in view.
-        const answer = (await s.timeout(10_000).emitWithAck('viewport', { bbox: [-180, -90, 180, 90], kinds: ['sensor'] })) as { error?: string }
-        if (answer.error) throw new Error(answer.error)
-        return s
-      }),
+      Array.from({ length: m.n }, () =>
+        connectSocket(m.url, {
+          cookie: m.cookie,
+          listen: (s) => s.on('telemetry', (p: { items: Item[] }) => receive(p.items)),
+          // The whole city (and the world around it): every reading is in view.
+          viewport: { bbox: [-180, -90, 180, 90], kinds: ['sensor'] },
+        }),
+      ),
     )
     return sio.filter((s) => s.connected).length
   }

@@ -36,9 +36,7 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { loadConfig, projectRoot } from '../server/config.ts'
 import { createLogger } from '../server/log.ts'
 import { startServer, type RunningServer } from '../server/main.ts'
-import { ensureDatabase, fmt, log, login, table } from './lib.ts'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+import { ensureDatabase, fmt, log, login, sleep, table, waitFor } from './lib.ts'
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -284,13 +282,6 @@ interface Health {
 }
 async function health(url: string): Promise<Health> {
   return (await (await fetch(`${url}/api/health`)).json()) as Health
-}
-async function waitFor(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const start = Date.now()
-  while (!(await check())) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
 }
 
 main().then(

@@ -12,10 +12,10 @@ import { ensureWebBuilt } from '../server/build-web.ts'
 import { loadConfig, projectRoot } from '../server/config.ts'
 import { createLogger } from '../server/log.ts'
 import { startServer, type RunningServer } from '../server/main.ts'
-import { ensureDatabase, log } from './lib.ts'
+import { BENCH_PASSWORD, ensureDatabase, log } from './lib.ts'
 
-/** The demo accounts' password of a database the benches seed (as bench:tiles). */
-export const BENCH_PASSWORD = process.env.ONEGRID_SEED_PASSWORD || 'onegrid-bench'
+// Moved to lib.ts (bench/soak.ts uses them too); the wall benches keep importing them from here.
+export { BENCH_PASSWORD, numberOption, sleep } from './lib.ts'
 /** The embedded database of the wall benches: the demo city only (bench:tiles adds scale data to its own). */
 export const DEFAULT_DATA_DIR = path.join(projectRoot, 'data', 'bench', 'wall')
 
@@ -31,13 +31,6 @@ export function parseSize(v: string): Size {
   return { width: Number(m[1]), height: Number(m[2]) }
 }
 
-/** A number option: its value, or `dflt` when not given; an error naming the flag when not a number ≥ min. */
-export function numberOption(name: string, v: string | undefined, dflt: number, min: number): number {
-  if (v === undefined) return dflt
-  const n = Number(v)
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, not "${v}"`)
-  return n
-}
 
 /** The web app's folder: ONEGRID_WEB_DIR as given, else dist/web, built first when older than its sources (as `npm start`). */
 export function webDir(): string {
@@ -192,5 +185,3 @@ export async function openWall(context: BrowserContext, base: string, timeoutMs 
   }
   throw lastError ?? new Error('the wall did not open')
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -60,6 +60,7 @@ import { featureRoutes } from './features/routes.ts'
 import { CameraService } from './cameras/service.ts'
 import { cameraRoutes } from './cameras/routes.ts'
 import { mediaRoutes } from './media/routes.ts'
+import { processHealth, startProcessMonitor } from './http/process-health.ts'
 
 export interface AppDeps {
   config: Config
@@ -151,8 +152,10 @@ export function createApp({ config, db, caps, log }: AppDeps): {
   app.use(auditWrites(audit))
 
   const api = new Router({ prefix: '/api' })
+  // process: memory and the event loop's lateness (http/process-health.ts), for soaks and monitoring.
+  startProcessMonitor()
   api.get('/health', (ctx) => {
-    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, telemetry: telemetry.stats, ...runtimeHealth(runtime) }
+    ctx.body = { status: 'ok', db: db.kind, postgis: caps.postgis, mvt: caps.mvt, version, realtime: { refused }, telemetry: telemetry.stats, ...runtimeHealth(runtime), process: processHealth() }
   })
   app.use(api.routes())
   app.use(openApiRoutes().routes())
