@@ -12,8 +12,8 @@ import { defineConfig } from 'vitest/config'
 // 2. integration-serial, one file at a time: the files that use the machine's one MQTT broker
 //    (MQTT_URL; a server subscribes to the same topics whatever its database, so another file's
 //    server would take in this file's readings) or Redis.
-// 3. e2e, two files at a time (each its own database copy; much of a file's time is waiting for a
-//    server, a map to settle or a network cut to pass).
+// 3. e2e, one file at a time: two at a time starved each other's browsers (SwiftShader takes both
+//    cores; a cockpit's socket missed its connect in CI).
 // 4. e2e-serial: the end-to-end file that uses the MQTT broker.
 const serial = [
   'tests/integration/alarm-rules.test.ts',
@@ -37,7 +37,7 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], maxWorkers: 2, isolate: false, sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], exclude: serial, maxWorkers: 2, sequence: { groupOrder: 1 }, ...servers } },
       { extends: true, test: { name: 'integration-serial', include: serial, maxWorkers: 1, sequence: { groupOrder: 2 }, ...servers } },
-      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], exclude: serialE2e, testTimeout: 240_000, maxWorkers: 2, sequence: { groupOrder: 3 }, ...servers } },
+      { extends: true, test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], exclude: serialE2e, testTimeout: 240_000, maxWorkers: 1, sequence: { groupOrder: 3 }, ...servers } },
       { extends: true, test: { name: 'e2e-serial', include: serialE2e, testTimeout: 240_000, maxWorkers: 1, sequence: { groupOrder: 4 }, ...servers } },
     ],
   },

@@ -193,7 +193,8 @@ export function ogcRoutes(opts: { db: Db; publicUrl?: string }): Router {
     const fid = ctx.params.fid
     const missing = () => new HttpError(404, `no feature "${fid}" in collection "${layer.id}"`)
     // Ids are integers (catalog: idColumn); anything else cannot name a feature.
-    if (!/^\d{1,15}$/.test(fid)) throw missing()
+    // The id as the collection writes it: 00001 is not feature 1 (one URL per feature).
+    if (!/^(0|[1-9]\d{0,14})$/.test(fid)) throw missing()
     const { rows } = await run<Row>(itemQuery(layer, Number(fid), scopeFilter(ctx.state.actor)))
     if (!rows[0]) throw missing()
     const collectionUrl = `${root(ctx)}/collections/${layer.id}`
