@@ -57,6 +57,7 @@
  * --data-dir=DIR · --out=DIR (bench/results) · the bounds above · --report-only.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { EventLoopWindow as LagWindow } from '../server/http/process-health.ts'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -289,17 +290,6 @@ function procMemory(pid: number): { rssMb: number; hwmMb: number } | null {
 }
 
 // ─── what the server says ─────────────────────────────────────────────────────────────────────
-
-interface LagWindow {
-  seq: number
-  at: string
-  windowMs: number
-  p50Ms: number
-  p99Ms: number
-  maxMs: number
-  meanMs: number
-  samples: number
-}
 
 interface Health {
   mqtt?: { connected: boolean; received: number; stored: number; dropped: Record<string, number>; writeFailed?: number }
