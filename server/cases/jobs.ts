@@ -9,6 +9,7 @@
  * levelled silently once, so a first run over a large history does not flood the screens.
  * Working time is the calendar's (calendar.ts), reloaded every run so an admin's change applies.
  */
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { Db } from '../db/index.ts'
 import type { Logger } from '../log.ts'
 import type { EventLog } from '../realtime/event-log.ts'
@@ -17,8 +18,12 @@ import type { TileInvalidator } from '../../tiles/invalidation.ts'
 import { loadCalendar } from './calendar.ts'
 import { levelOf, loadSlaSettings, type Level } from './deadlines.ts'
 
-/** Cases read and updated per transaction. */
-export const DEADLINE_BATCH = 1000
+/**
+ * Cases read and updated per transaction. Small, and the job gives the event loop a turn between
+ * batches: the embedded database runs in this process, so a batch blocks everything else while
+ * it runs (a first run over a seeded or imported backlog of 1000-case batches held the loop ~2 s).
+ */
+export const DEADLINE_BATCH = 200
 /** At most this many cases per run; the next run goes on after the last one. */
 export const DEADLINE_RUN_MAX = 20_000
 
@@ -126,6 +131,7 @@ export function deadlineJob(deps: DeadlineJobDeps): Job {
           if (row.sla_level !== null && level !== row.sla_level) deps.tiles.changed('cases', [row.lon, row.lat, row.lon, row.lat], row.grid_code)
         }
         if (last) break
+        await nextTurn()
       }
       if (changed) deps.log.info({ seen, changed, announced }, 'case deadlines: levels updated')
     },
