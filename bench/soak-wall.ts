@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import type { RunningServer } from '../server/main.ts'
 import { launchBrowser } from '../tests/helpers/browser.ts'
-import { growers, heapSummary, type HeapSummary } from './heap-diff.ts'
+import { growers, heapSummary, newRetainers, type HeapSummary } from './heap-diff.ts'
 import { fmt, log, table } from './lib.ts'
 import { BENCH_PASSWORD, DEFAULT_DATA_DIR, numberOption, openWall, parseSize, signedInContext, sleep, startWallServer, webDir } from './wall-common.ts'
 
@@ -251,7 +251,10 @@ async function main(): Promise<void> {
       samples.push(s)
       if (!baseline && s.t >= opts.warmupS) {
         baseline = s
-        if (opts.heapDiff) baseHeap = await heapSummary(cdp)
+        if (opts.heapDiff) {
+          baseHeap = await heapSummary(cdp)
+          delete baseHeap.snapshot // only its ids are needed later
+        }
       }
       console.log(line(row(s, baseline)))
       if (crashed || stopping || new URL(page.url()).pathname !== '/wall') break
@@ -272,13 +275,20 @@ async function main(): Promise<void> {
     }
     if (baseHeap) {
       const kb = (n: number) => fmt(n / 1024, 0)
+      const endHeap = await heapSummary(cdp)
+      const grown = growers(baseHeap, endHeap)
       console.log(`\nheap growth by constructor (self size, KB; snapshots at the baseline and now):`)
       console.log(
         table(
           ['constructor', 'from KB', 'to KB', 'Δ KB', 'objects from', 'objects to'],
-          growers(baseHeap, await heapSummary(cdp)).map((g) => [g.name.slice(0, 60), kb(g.from), kb(g.to), kb(g.to - g.from), String(g.countFrom), String(g.countTo)]),
+          grown.map((g) => [g.name.slice(0, 60), kb(g.from), kb(g.to), kb(g.to - g.from), String(g.countFrom), String(g.countTo)]),
         ),
       )
+      // What keeps the new objects of the three object constructors that grew most alive.
+      for (const g of grown.filter((x) => !x.name.startsWith('[') && !x.name.startsWith('(') && x.countTo > x.countFrom).slice(0, 3)) {
+        console.log(`\nnew ${g.name} objects (${g.countTo - g.countFrom} more than at the baseline), by retainer chain:`)
+        for (const r of newRetainers(baseHeap, endHeap, g.name)) console.log(`  ${String(r.count).padStart(6)}  ${r.chain}`)
+      }
     }
     const heap = growth(baseline.heapMb, last.heapMb)
     const nodes = growth(baseline.nodes, last.nodes)
